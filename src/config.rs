@@ -1,0 +1,498 @@
+//! Configuration: the option keys of design.md §4, their defaults, parsing of their
+//! string values, and the `LCM_<KEY>` environment variables of the default client.
+//!
+//! Every value is checked when it is set, so that a bad value fails in
+//! `lcm_configure` with a message naming the key, not later in a call. Values that
+//! may hold secrets (`auth`, a `proxy` URL with credentials, an endpoint's user
+//! info) are never echoed back.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ureq::http::Uri;
+use ureq::tls::{parse_pem, Certificate, PemItem};
+
+use crate::error::Error;
+use crate::log::Level;
+
+/// One configuration option.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Key {
+    /// `endpoint`: the LCM web service's `http://` or `https://` URL.
+    Endpoint,
+    /// `source`: the envelope's `source`, the sending application's name.
+    Source,
+    /// `timeout_ms`: the deadline of a whole call, retries included.
+    TimeoutMs,
+    /// `connect_timeout_ms`: the limit of each connection attempt.
+    ConnectTimeoutMs,
+    /// `retries`: extra attempts where they are safe.
+    Retries,
+    /// `auth`: the `Authorization` header's value.
+    Auth,
+    /// `ca_file`: PEM file of the CA certificates trusted for HTTPS.
+    CaFile,
+    /// `proxy`: the proxy URL.
+    Proxy,
+    /// `log_level`: how much is logged.
+    LogLevel,
+}
+
+impl Key {
+    /// Every key, in the documentation's order.
+    pub const ALL: [Key; 9] = [
+        Key::Endpoint,
+        Key::Source,
+        Key::TimeoutMs,
+        Key::ConnectTimeoutMs,
+        Key::Retries,
+        Key::Auth,
+        Key::CaFile,
+        Key::Proxy,
+        Key::LogLevel,
+    ];
+
+    /// The key's name, as `lcm_configure` takes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Key::Endpoint => "endpoint",
+            Key::Source => "source",
+            Key::TimeoutMs => "timeout_ms",
+            Key::ConnectTimeoutMs => "connect_timeout_ms",
+            Key::Retries => "retries",
+            Key::Auth => "auth",
+            Key::CaFile => "ca_file",
+            Key::Proxy => "proxy",
+            Key::LogLevel => "log_level",
+        }
+    }
+
+    /// The environment variable the default client reads for this key.
+    pub fn env_var(self) -> String {
+        format!("LCM_{}", self.name().to_ascii_uppercase())
+    }
+
+    /// The key called `name`, or a configuration error listing the known keys.
+    pub fn from_name(name: &str) -> Result<Key, Error> {
+        Key::ALL.into_iter().find(|k| k.name() == name).ok_or_else(|| {
+            let known: Vec<&str> = Key::ALL.iter().map(|k| k.name()).collect();
+            Error::config(format!(
+                "unknown option '{}'; the options are: {}",
+                crate::message::short(name),
+                known.join(", ")
+            ))
+        })
+    }
+
+    /// Whether changing this key needs a new HTTP agent (and so a new pool).
+    pub(crate) fn affects_transport(self) -> bool {
+        matches!(self, Key::ConnectTimeoutMs | Key::CaFile | Key::Proxy)
+    }
+}
+
+/// The default of `source`.
+pub const DEFAULT_SOURCE: &str = "lcm-outcome";
+/// The default of `timeout_ms`.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(10_000);
+/// The default of `connect_timeout_ms`.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(3_000);
+/// The default of `retries`.
+pub const DEFAULT_RETRIES: u32 = 2;
+/// The default of `log_level`.
+pub const DEFAULT_LOG_LEVEL: Level = Level::Warn;
+
+/// Largest accepted `timeout_ms` and `connect_timeout_ms`: one hour.
+const MAX_TIMEOUT_MS: u64 = 3_600_000;
+/// Largest accepted `retries`.
+const MAX_RETRIES: u32 = 10;
+
+/// The LCM endpoint, parsed once.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    /// The URL requests go to, as configured.
+    pub url: String,
+    /// The URL for messages: scheme, host, port and path, without user info or
+    /// query, which may carry credentials.
+    pub display: String,
+}
+
+impl fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.display)
+    }
+}
+
+/// The `auth` value: kept out of `Debug` output, logs and messages.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub(crate) String);
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("(secret)")
+    }
+}
+
+/// Where HTTPS trust comes from.
+#[derive(Debug, Clone)]
+pub struct CaFile {
+    /// The file the certificates were read from.
+    pub path: PathBuf,
+    /// The certificates, read when `ca_file` was set.
+    pub certs: Arc<Vec<Certificate<'static>>>,
+}
+
+/// How requests reach the endpoint.
+#[derive(Clone)]
+pub enum ProxySetting {
+    /// The default: `ALL_PROXY`, `HTTPS_PROXY`, `HTTP_PROXY` (and `NO_PROXY`) from
+    /// the environment, when set.
+    FromEnvironment,
+    /// `proxy=none`: connect directly, whatever the environment says.
+    Direct,
+    /// An explicit proxy.
+    Url(ureq::Proxy),
+}
+
+impl fmt::Debug for ProxySetting {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ProxySetting::FromEnvironment => f.write_str("from environment"),
+            ProxySetting::Direct => f.write_str("none"),
+            ProxySetting::Url(p) => write!(f, "{}:{}", p.host(), p.port()),
+        }
+    }
+}
+
+/// A complete, checked configuration. Clients share it as an immutable snapshot.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `endpoint`; `None` until configured.
+    pub endpoint: Option<Endpoint>,
+    /// `source`.
+    pub source: String,
+    /// `timeout_ms`.
+    pub timeout: Duration,
+    /// `connect_timeout_ms`.
+    pub connect_timeout: Duration,
+    /// `retries`.
+    pub retries: u32,
+    /// `auth`.
+    pub auth: Option<Secret>,
+    /// `ca_file`; `None` means the built-in webpki roots.
+    pub ca_file: Option<CaFile>,
+    /// `proxy`.
+    pub proxy: ProxySetting,
+    /// `log_level`.
+    pub log_level: Level,
+    /// Environment variables that held bad values, with what was wrong. While one
+    /// is here, calls fail with `LCM_ERR_CONFIG`; setting its key clears it.
+    env_errors: Vec<(Key, String)>,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            endpoint: None,
+            source: DEFAULT_SOURCE.to_string(),
+            timeout: DEFAULT_TIMEOUT,
+            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            retries: DEFAULT_RETRIES,
+            auth: None,
+            ca_file: None,
+            proxy: ProxySetting::FromEnvironment,
+            log_level: DEFAULT_LOG_LEVEL,
+            env_errors: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// The defaults, overridden by every `LCM_<KEY>` environment variable that is
+    /// set. A bad variable is remembered, logged, and fails each call until its key
+    /// is configured explicitly.
+    pub fn from_env() -> Settings {
+        Settings::from_lookup(|var| std::env::var_os(var))
+    }
+
+    /// [`Settings::from_env`] over any source of variables.
+    pub(crate) fn from_lookup(lookup: impl Fn(&str) -> Option<std::ffi::OsString>) -> Settings {
+        let mut settings = Settings::default();
+        for key in Key::ALL {
+            let var = key.env_var();
+            let Some(raw) = lookup(&var) else {
+                continue;
+            };
+            let result = match raw.to_str() {
+                Some(value) => settings.set(key, value),
+                None => Err(Error::config(format!("{} is not valid UTF-8", key.name()))),
+            };
+            if let Err(e) = result {
+                settings
+                    .env_errors
+                    .push((key, format!("environment variable {var}: {}", e.message())));
+            }
+        }
+        for (_, problem) in &settings.env_errors {
+            crate::log::log(settings.log_level, Level::Error, || problem.clone());
+        }
+        settings
+    }
+
+    /// Sets `key` from its string form. An empty value restores the key's default.
+    pub fn set(&mut self, key: Key, value: &str) -> Result<(), Error> {
+        let default = Settings::default();
+        let value = value.trim();
+        match key {
+            Key::Endpoint => {
+                self.endpoint = if value.is_empty() { None } else { Some(parse_endpoint(value)?) }
+            }
+            Key::Source => {
+                crate::message::check_string_field("source", value, false)?;
+                self.source = if value.is_empty() { default.source } else { value.to_string() };
+            }
+            Key::TimeoutMs => {
+                self.timeout = parse_duration_ms(key, value, default.timeout)?;
+            }
+            Key::ConnectTimeoutMs => {
+                self.connect_timeout = parse_duration_ms(key, value, default.connect_timeout)?;
+            }
+            Key::Retries => {
+                self.retries = if value.is_empty() {
+                    default.retries
+                } else {
+                    parse_number(key, value, 0, u64::from(MAX_RETRIES))? as u32
+                };
+            }
+            Key::Auth => self.auth = if value.is_empty() { None } else { Some(parse_auth(value)?) },
+            Key::CaFile => {
+                self.ca_file = if value.is_empty() { None } else { Some(read_ca_file(value)?) }
+            }
+            Key::Proxy => self.proxy = parse_proxy(value)?,
+            Key::LogLevel => {
+                self.log_level = if value.is_empty() {
+                    default.log_level
+                } else {
+                    Level::from_name(value).ok_or_else(|| {
+                        Error::config(format!(
+                            "log_level '{}' is not a level; use one of: off, error, warn, info, debug, trace",
+                            crate::message::short(value)
+                        ))
+                    })?
+                }
+            }
+        }
+        self.env_errors.retain(|(k, _)| *k != key);
+        Ok(())
+    }
+
+    /// The endpoint to send to, once the configuration is complete and sound.
+    pub fn ready_endpoint(&self) -> Result<&Endpoint, Error> {
+        if let Some((_, problem)) = self.env_errors.first() {
+            return Err(Error::config(format!(
+                "{problem} (fix or unset the variable, or set the option with lcm_configure)"
+            )));
+        }
+        self.endpoint.as_ref().ok_or_else(|| {
+            Error::config(
+                "endpoint is not set; configure it, e.g. lcm_configure(\"endpoint\", \
+                 \"https://lcm.example.com/api\", ...), or set LCM_ENDPOINT",
+            )
+        })
+    }
+}
+
+fn parse_endpoint(value: &str) -> Result<Endpoint, Error> {
+    let invalid = |why: &str| {
+        Error::config(format!(
+            "endpoint is not a usable URL ({why}); expected http://host[:port]/path or https://..."
+        ))
+    };
+    let uri: Uri = value.parse().map_err(|_| invalid("it does not parse as a URL"))?;
+    let scheme = uri.scheme_str().unwrap_or("");
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Err(invalid("the scheme must be http or https"));
+    }
+    let authority = uri.authority().ok_or_else(|| invalid("it has no host"))?;
+    if authority.host().is_empty() {
+        return Err(invalid("it has no host"));
+    }
+    let port = authority.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
+    let display = format!(
+        "{}://{}{port}{}",
+        scheme.to_ascii_lowercase(),
+        authority.host(),
+        crate::message::short(uri.path())
+    );
+    Ok(Endpoint { url: value.to_string(), display })
+}
+
+fn parse_number(key: Key, value: &str, min: u64, max: u64) -> Result<u64, Error> {
+    value
+        .parse::<u64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| {
+            Error::config(format!(
+                "{} '{}' is not a whole number from {min} to {max}",
+                key.name(),
+                crate::message::short(value)
+            ))
+        })
+}
+
+fn parse_duration_ms(key: Key, value: &str, default: Duration) -> Result<Duration, Error> {
+    if value.is_empty() {
+        return Ok(default);
+    }
+    parse_number(key, value, 1, MAX_TIMEOUT_MS).map(Duration::from_millis)
+}
+
+fn parse_auth(value: &str) -> Result<Secret, Error> {
+    // Checked now so that a bad header value fails here, not in every call. The
+    // message must not quote the value: it is a secret.
+    ureq::http::HeaderValue::from_str(value).map_err(|_| {
+        Error::config(
+            "auth contains a character not allowed in an HTTP header value \
+             (a line break or another control character)",
+        )
+    })?;
+    Ok(Secret(value.to_string()))
+}
+
+fn read_ca_file(value: &str) -> Result<CaFile, Error> {
+    let shown = crate::message::short(value);
+    let pem = std::fs::read(value)
+        .map_err(|e| Error::config(format!("ca_file '{shown}' cannot be read: {e}")))?;
+    let mut certs = Vec::new();
+    for item in parse_pem(&pem) {
+        match item {
+            Ok(PemItem::Certificate(cert)) => certs.push(cert),
+            Ok(_) => {}
+            Err(e) => {
+                return Err(Error::config(format!(
+                    "ca_file '{shown}' is not a valid PEM file: {e}"
+                )))
+            }
+        }
+    }
+    if certs.is_empty() {
+        return Err(Error::config(format!(
+            "ca_file '{shown}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
+        )));
+    }
+    Ok(CaFile { path: PathBuf::from(value), certs: Arc::new(certs) })
+}
+
+fn parse_proxy(value: &str) -> Result<ProxySetting, Error> {
+    if value.is_empty() {
+        return Ok(ProxySetting::FromEnvironment);
+    }
+    if value.eq_ignore_ascii_case("none") {
+        return Ok(ProxySetting::Direct);
+    }
+    // The URL may carry credentials: the message does not quote it.
+    ureq::Proxy::new(value).map(ProxySetting::Url).map_err(|_| {
+        Error::config(
+            "proxy is not a valid proxy URL; use http://host:port, https://, socks4://, \
+             socks5:// or 'none'",
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::Status;
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let s = Settings::default();
+        assert_eq!(s.endpoint, None);
+        assert_eq!(s.source, "lcm-outcome");
+        assert_eq!(s.timeout, Duration::from_millis(10_000));
+        assert_eq!(s.connect_timeout, Duration::from_millis(3_000));
+        assert_eq!(s.retries, 2);
+        assert!(s.auth.is_none() && s.ca_file.is_none());
+        assert!(matches!(s.proxy, ProxySetting::FromEnvironment));
+        assert_eq!(s.log_level, Level::Warn);
+    }
+
+    #[test]
+    fn bad_values_name_the_key_and_what_is_allowed() {
+        let mut s = Settings::default();
+        let cases = [
+            (Key::TimeoutMs, "0", "timeout_ms '0' is not a whole number from 1 to 3600000"),
+            (Key::TimeoutMs, "1.5", "timeout_ms '1.5' is not a whole number"),
+            (Key::Retries, "11", "retries '11' is not a whole number from 0 to 10"),
+            (Key::LogLevel, "loud", "log_level 'loud' is not a level"),
+            (Key::Endpoint, "ftp://x/", "endpoint is not a usable URL (the scheme must be http or https)"),
+            (Key::Endpoint, "lcm.example.com", "endpoint is not a usable URL"),
+            (Key::CaFile, "/nonexistent/ca.pem", "ca_file '/nonexistent/ca.pem' cannot be read"),
+        ];
+        for (key, value, expected) in cases {
+            let err = s.set(key, value).unwrap_err();
+            assert_eq!(err.status(), Status::Config);
+            assert!(err.message().starts_with(expected), "{}", err.message());
+        }
+    }
+
+    #[test]
+    fn secrets_are_not_echoed() {
+        let mut s = Settings::default();
+        let err = s.set(Key::Auth, "Bearer s3cr3t\nX: y").unwrap_err();
+        assert!(!err.message().contains("s3cr3t"));
+        let err = s.set(Key::Proxy, "http://user:s3cr3t@[bad").unwrap_err();
+        assert!(!err.message().contains("s3cr3t"), "{}", err.message());
+        s.set(Key::Endpoint, "https://user:s3cr3t@lcm.example.com:8443/api?token=s3cr3t").unwrap();
+        let shown = &s.endpoint.as_ref().unwrap().display;
+        assert_eq!(shown, "https://lcm.example.com:8443/api");
+        s.set(Key::Auth, "Bearer s3cr3t").unwrap();
+        assert!(!format!("{s:?}").contains("s3cr3t"));
+    }
+
+    #[test]
+    fn empty_value_restores_the_default() {
+        let mut s = Settings::default();
+        s.set(Key::Retries, "5").unwrap();
+        s.set(Key::Retries, "").unwrap();
+        assert_eq!(s.retries, DEFAULT_RETRIES);
+        s.set(Key::Proxy, "none").unwrap();
+        assert!(matches!(s.proxy, ProxySetting::Direct));
+        s.set(Key::Proxy, "").unwrap();
+        assert!(matches!(s.proxy, ProxySetting::FromEnvironment));
+    }
+
+    #[test]
+    fn unknown_key_lists_the_known_ones() {
+        let err = Key::from_name("timeout").unwrap_err();
+        assert_eq!(err.status(), Status::Config);
+        assert!(err.message().contains("unknown option 'timeout'"));
+        assert!(err.message().contains("timeout_ms, connect_timeout_ms"));
+    }
+
+    #[test]
+    fn environment_is_read_and_bad_variables_fail_until_configured() {
+        let env = |var: &str| match var {
+            "LCM_ENDPOINT" => Some("http://127.0.0.1:9/lcm".into()),
+            "LCM_RETRIES" => Some("0".into()),
+            "LCM_TIMEOUT_MS" => Some("soon".into()),
+            "LCM_LOG_LEVEL" => Some("off".into()),
+            _ => None,
+        };
+        let mut s = Settings::from_lookup(env);
+        assert_eq!(s.retries, 0);
+        let err = s.ready_endpoint().unwrap_err();
+        assert_eq!(err.status(), Status::Config);
+        assert!(err.message().starts_with("environment variable LCM_TIMEOUT_MS: timeout_ms 'soon'"));
+        s.set(Key::TimeoutMs, "2000").unwrap();
+        assert_eq!(s.ready_endpoint().unwrap().display, "http://127.0.0.1:9/lcm");
+    }
+
+    #[test]
+    fn env_var_names() {
+        assert_eq!(Key::ConnectTimeoutMs.env_var(), "LCM_CONNECT_TIMEOUT_MS");
+        assert_eq!(Key::CaFile.env_var(), "LCM_CA_FILE");
+    }
+}

@@ -1,0 +1,178 @@
+//! One error type for the whole library, and its mapping onto the C status codes.
+//!
+//! Every failure the library can report is an [`Error`]: a [`Status`] (the code the
+//! C caller branches on) plus a message (the text it logs or shows). The message is
+//! bounded by [`MAX_MESSAGE_BYTES`] so that an error buffer of `LCM_ERROR_SIZE`
+//! bytes never truncates it.
+
+use std::fmt;
+
+/// Longest error message, in bytes, not counting the terminating NUL.
+///
+/// `LCM_ERROR_SIZE` in the header is this plus one; the two must move together.
+pub const MAX_MESSAGE_BYTES: usize = 511;
+
+/// The outcome class of a call, with the values fixed by the C API (design.md §3).
+///
+/// Values are never renumbered; new ones are only appended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum Status {
+    /// LCM confirmed the outcome (`success: true`).
+    Ok = 0,
+    /// A NULL, empty-where-mandatory, non-UTF-8, too long or non-finite argument.
+    InvalidArgument = 1,
+    /// No or bad endpoint, unknown option, bad option value.
+    Config = 2,
+    /// DNS, connect, TLS or proxy failure: the request was not delivered.
+    Connect = 3,
+    /// No complete answer in time: the outcome may or may not be recorded.
+    Timeout = 4,
+    /// The server answered a non-2xx HTTP status.
+    HttpStatus = 5,
+    /// A 2xx answer that is not a valid result envelope for this call.
+    BadResponse = 6,
+    /// LCM answered `success: false`.
+    Rejected = 7,
+    /// A bug inside the library (a caught panic).
+    Internal = 8,
+}
+
+impl Status {
+    /// Every status, in value order.
+    pub const ALL: [Status; 9] = [
+        Status::Ok,
+        Status::InvalidArgument,
+        Status::Config,
+        Status::Connect,
+        Status::Timeout,
+        Status::HttpStatus,
+        Status::BadResponse,
+        Status::Rejected,
+        Status::Internal,
+    ];
+
+    /// The status's value as it crosses the C boundary.
+    pub fn code(self) -> i32 {
+        self as i32
+    }
+
+    /// The status for a C value, if there is one.
+    pub fn from_code(code: i32) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.code() == code)
+    }
+
+    /// The C macro name of the status, e.g. `"LCM_ERR_TIMEOUT"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Ok => "LCM_OK",
+            Status::InvalidArgument => "LCM_ERR_INVALID_ARGUMENT",
+            Status::Config => "LCM_ERR_CONFIG",
+            Status::Connect => "LCM_ERR_CONNECT",
+            Status::Timeout => "LCM_ERR_TIMEOUT",
+            Status::HttpStatus => "LCM_ERR_HTTP_STATUS",
+            Status::BadResponse => "LCM_ERR_BAD_RESPONSE",
+            Status::Rejected => "LCM_ERR_REJECTED",
+            Status::Internal => "LCM_ERR_INTERNAL",
+        }
+    }
+}
+
+/// A failed call: what kind of failure, and a readable explanation of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    status: Status,
+    message: String,
+}
+
+impl Error {
+    /// An error of the given status. The message is cut to [`MAX_MESSAGE_BYTES`] at a
+    /// character boundary; control characters (a server's NUL included) become spaces
+    /// so that the text survives a trip through a C string.
+    ///
+    /// # Panics
+    /// In debug builds, when `status` is [`Status::Ok`]: success is not an error.
+    pub fn new(status: Status, message: impl Into<String>) -> Error {
+        debug_assert!(status != Status::Ok, "Status::Ok is not an error");
+        let mut message: String = message
+            .into()
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        truncate_at_char_boundary(&mut message, MAX_MESSAGE_BYTES);
+        Error { status, message }
+    }
+
+    /// Shorthand for [`Status::InvalidArgument`].
+    pub fn invalid_argument(message: impl Into<String>) -> Error {
+        Error::new(Status::InvalidArgument, message)
+    }
+
+    /// Shorthand for [`Status::Config`].
+    pub fn config(message: impl Into<String>) -> Error {
+        Error::new(Status::Config, message)
+    }
+
+    /// The status the C caller receives.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// The readable explanation, at most [`MAX_MESSAGE_BYTES`] bytes.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+/// Cuts `text` to at most `max` bytes without splitting a UTF-8 character.
+pub(crate) fn truncate_at_char_boundary(text: &mut String, max: usize) {
+    if text.len() > max {
+        let cut = floor_char_boundary(text, max);
+        text.truncate(cut);
+    }
+}
+
+/// The largest index `<= max` that is a character boundary of `text`.
+pub(crate) fn floor_char_boundary(text: &str, max: usize) -> usize {
+    if max >= text.len() {
+        return text.len();
+    }
+    (0..=max).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_the_contract_values() {
+        for (value, status) in Status::ALL.into_iter().enumerate() {
+            assert_eq!(status.code(), value as i32);
+            assert_eq!(Status::from_code(value as i32), Some(status));
+        }
+        assert_eq!(Status::from_code(9), None);
+        assert_eq!(Status::from_code(-1), None);
+    }
+
+    #[test]
+    fn long_message_is_cut_at_a_char_boundary() {
+        let text = "é".repeat(400); // 800 bytes, 2 bytes a character
+        let err = Error::new(Status::BadResponse, text);
+        assert!(err.message().len() <= MAX_MESSAGE_BYTES);
+        assert_eq!(err.message().len() % 2, 0);
+    }
+
+    #[test]
+    fn control_characters_become_spaces() {
+        let err = Error::new(Status::BadResponse, "a\0b\nc");
+        assert_eq!(err.message(), "a b c");
+    }
+}

@@ -1,0 +1,58 @@
+//! The C ABI: the functions, types and constants of `include/lcm_outcome.h`.
+//!
+//! This layer holds no logic. Each function checks its pointers and strings, runs
+//! the safe core inside a panic boundary, and reports through a status code and the
+//! caller's error buffer (`boundary`). cbindgen reads these files to write the
+//! header, so the doc comments here are the header's documentation.
+
+mod boundary;
+mod client;
+mod info;
+mod outcome;
+
+pub use client::*;
+pub use info::*;
+pub use outcome::*;
+
+/// The result of every call: `LCM_OK` (0) or one of the `LCM_ERR_*` codes.
+///
+/// A plain `int32_t`, never an enum, so that a value added in a later version can
+/// cross the boundary safely. Values are never renumbered.
+#[allow(non_camel_case_types)]
+pub type lcm_status = i32;
+
+/// LCM confirmed the outcome (`success: true`).
+pub const LCM_OK: lcm_status = 0;
+/// A NULL, empty-where-mandatory, non-UTF-8, too long (over 64 KiB) or non-finite
+/// argument; the message names the argument. Nothing was sent.
+pub const LCM_ERR_INVALID_ARGUMENT: lcm_status = 1;
+/// No endpoint, a bad endpoint, an unknown option or a bad option value (also from
+/// an `LCM_<KEY>` environment variable). Nothing was sent.
+pub const LCM_ERR_CONFIG: lcm_status = 2;
+/// DNS, connect, TLS (certificate verification included) or proxy failure: the
+/// request was not delivered, so it is safe to send the outcome again.
+pub const LCM_ERR_CONNECT: lcm_status = 3;
+/// No complete answer within `timeout_ms`, or the connection failed after the
+/// request was sent: the outcome may or may not be recorded.
+pub const LCM_ERR_TIMEOUT: lcm_status = 4;
+/// The server answered a non-2xx HTTP status (a 3xx too: redirects are not
+/// followed). The message quotes up to 200 bytes of its body.
+pub const LCM_ERR_HTTP_STATUS: lcm_status = 5;
+/// A 2xx answer that is not a valid `SetCallOutcomeWithCommentsResult` for this
+/// call (not JSON, wrong subtopic, another call id, no boolean `success`, over
+/// 64 KiB).
+pub const LCM_ERR_BAD_RESPONSE: lcm_status = 6;
+/// LCM answered `success: false`; the message carries its error type, message and
+/// detail (e.g. `WS_Error`, "Invalid Call ID.", "Invalid Call ID:123").
+pub const LCM_ERR_REJECTED: lcm_status = 7;
+/// A bug in the library (a caught panic). The process stays alive; please report
+/// the message.
+pub const LCM_ERR_INTERNAL: lcm_status = 8;
+
+/// A size for error buffers that never truncates a message of this library:
+/// messages are at most `LCM_ERROR_SIZE - 1` bytes plus the terminating NUL.
+pub const LCM_ERROR_SIZE: usize = 512;
+
+// The header's constant is a literal (cbindgen copies it as written); keep it tied to
+// the core's bound.
+const _: () = assert!(LCM_ERROR_SIZE == crate::error::MAX_MESSAGE_BYTES + 1);

@@ -1,0 +1,36 @@
+//! lcm-outcome records a dialed call's telephony outcome in LCM, the outbound
+//! campaign manager, through its `SetCallOutcomeWithComments` web service.
+//!
+//! The C ABI (`include/lcm_outcome.h`, the [`ffi`] module) is the product; the safe
+//! Rust API below is the core it is a thin layer over, and is usable on its own:
+//!
+//! ```no_run
+//! use lcm_outcome::{Client, Outcome};
+//!
+//! let client = Client::new();
+//! client.configure("endpoint", "https://lcm.example.com/api")?;
+//! client.set_outcome(&Outcome {
+//!     call_id: "12345",
+//!     account_number: "5|3|1|0|0|44|1",
+//!     outcome_id: "1",
+//!     lead_score: 0.0,
+//!     user_id: "testagent",
+//!     agent_comments: "Test comment",
+//!     target_amount: 0.0,
+//! })?;
+//! # Ok::<(), lcm_outcome::Error>(())
+//! ```
+
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod ffi;
+pub mod log;
+pub mod message;
+
+pub use client::Client;
+pub use error::{Error, Status};
+pub use message::Outcome;
+
+/// The library's version, `MAJOR.MINOR.PATCH`, from Cargo.toml.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
