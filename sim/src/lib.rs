@@ -1,0 +1,225 @@
+//! `lcm-sim`: a local stand-in for the LCM web service's `SetCallOutcomeWithComments`.
+//!
+//! A real HTTP/1.1 server, meant for loopback, that behaves as the vendor page documents:
+//! it validates the request envelope and every data field strictly (a test double should
+//! catch client bugs), answers the documented `WS_Error` cases, records each accepted
+//! outcome, and injects faults on demand (latency, error statuses, a malformed body, a
+//! dropped connection).
+//!
+//! ```no_run
+//! use lcm_sim::{Faults, Sim, SimConfig};
+//!
+//! let sim = Sim::start(SimConfig::default()).unwrap();
+//! let endpoint = sim.url(); // "http://127.0.0.1:PORT/lcm"; any path works
+//! // ... point the client at `endpoint`, send an outcome ...
+//! assert_eq!(sim.accepted().len(), 1);
+//! sim.set_faults(Faults { fail_status: Some(503), fail_count: 1, ..Faults::default() });
+//! // ... the next request gets a 503 ...
+//! sim.stop();
+//! ```
+//!
+//! # Answers
+//! - not `POST`: 405; a `Content-Type` other than `application/json`: 415; a body that
+//!   is not a valid envelope: 400 with `{"error":"<field>: <what is wrong>"}`;
+//! - an empty `callid`, or one missing from [`SimConfig::calls`]: 200 with the vendor's
+//!   `WS_Error` result (`success:false`);
+//! - otherwise the outcome is recorded, then 200 with the vendor's sample response.
+//!
+//! Every answer carries `Content-Length`; connections are kept alive unless the client
+//! asks otherwise.
+#![warn(missing_docs)]
+
+mod cli;
+mod envelope;
+mod faults;
+mod http;
+mod record;
+mod server;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::thread::JoinHandle;
+
+pub use cli::{run_cli, CliError, USAGE};
+pub use faults::Faults;
+
+use record::Recorder;
+use server::Shared;
+
+/// How to run a [`Sim`]. The default: no record file, any call id known, no faults,
+/// the default connection limit.
+#[derive(Clone, Debug, Default)]
+pub struct SimConfig {
+    /// Append each accepted outcome to this file as one JSON line (created if needed).
+    pub record: Option<PathBuf>,
+    /// The known call ids; when set, any other call id gets the `WS_Error`
+    /// `"Invalid Call ID:<callid>"`. `None` accepts any non-empty call id.
+    pub calls: Option<HashSet<String>>,
+    /// Faults injected from the first request on.
+    pub faults: Faults,
+    /// The most connections served at once, one thread each; 0 means the default (1024).
+    /// Further connections wait in the listen backlog until one closes.
+    pub threads: usize,
+}
+
+/// A request as it arrived, kept for tests whatever happened to it afterwards.
+#[derive(Clone, Debug)]
+pub struct ReceivedRequest {
+    /// The method, as sent (`"POST"`).
+    pub method: String,
+    /// The request target, as sent (`"/lcm"`, query included).
+    pub path: String,
+    /// The headers in the order received, names as sent.
+    pub headers: Vec<(String, String)>,
+    /// The body, de-chunked when it was sent chunked.
+    pub body: Vec<u8>,
+}
+
+impl ReceivedRequest {
+    /// The first header named `name`, compared case-insensitively.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body parsed as JSON, if it is JSON.
+    pub fn json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
+    }
+}
+
+/// A running simulator. Stops on [`Sim::stop`] or when dropped.
+pub struct Sim {
+    shared: Arc<Shared>,
+    addr: SocketAddr,
+    accept: Option<JoinHandle<()>>,
+}
+
+impl Sim {
+    /// Starts a simulator on `127.0.0.1` and a free port (see [`Sim::addr`]).
+    pub fn start(config: SimConfig) -> io::Result<Sim> {
+        Sim::bind("127.0.0.1:0", config)
+    }
+
+    /// Starts a simulator on `addr`, e.g. `"127.0.0.1:8080"` (port 0 picks a free one).
+    /// Fails if the address cannot be bound or the record file cannot be opened.
+    pub fn bind(addr: &str, config: SimConfig) -> io::Result<Sim> {
+        let recorder = Recorder::open(config.record.as_deref())?;
+        let listener = TcpListener::bind(addr)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared::new(
+            config.calls,
+            config.faults,
+            recorder,
+            config.threads,
+        ));
+        let accept = server::spawn_accept(listener, Arc::clone(&shared))?;
+        Ok(Sim {
+            shared,
+            addr,
+            accept: Some(accept),
+        })
+    }
+
+    /// The address the simulator listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The endpoint URL, `http://127.0.0.1:PORT/lcm` (any path is served the same way).
+    /// When bound to an unspecified address (`0.0.0.0`, `::`) it names the loopback one.
+    pub fn url(&self) -> String {
+        let addr = match self.addr {
+            SocketAddr::V4(a) if a.ip().is_unspecified() => {
+                SocketAddr::from((Ipv4Addr::LOCALHOST, a.port()))
+            }
+            SocketAddr::V6(a) if a.ip().is_unspecified() => {
+                SocketAddr::from((Ipv6Addr::LOCALHOST, a.port()))
+            }
+            other => other,
+        };
+        format!("http://{addr}/lcm")
+    }
+
+    /// Replaces the faults; applies from the next request whose head arrives.
+    pub fn set_faults(&self, faults: Faults) {
+        *lock(&self.shared.faults) = faults;
+    }
+
+    /// The faults now in force (`fail_count` counts down as failures are served).
+    pub fn faults(&self) -> Faults {
+        lock(&self.shared.faults).clone()
+    }
+
+    /// Every request received so far, in order, faulted or not. Requests that were not
+    /// readable HTTP (answered 400/413/431/505 and closed) are not included.
+    pub fn requests(&self) -> Vec<ReceivedRequest> {
+        lock(&self.shared.requests).clone()
+    }
+
+    /// How many requests [`Sim::requests`] holds.
+    pub fn request_count(&self) -> usize {
+        lock(&self.shared.requests).len()
+    }
+
+    /// The accepted outcomes so far, in order: each request's `data` object plus
+    /// `source` (null when not sent) and `received_at_ms` — the lines of the record file.
+    pub fn accepted(&self) -> Vec<serde_json::Value> {
+        self.shared.recorder.lines()
+    }
+
+    /// TCP connections accepted so far (exact: counted at `accept()`, whether or not a
+    /// request followed). N sequential calls over a kept-alive connection count 1.
+    pub fn connection_count(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
+    /// Stops the simulator: closes the listener and every open connection (a client
+    /// sees EOF), cuts latency sleeps short and waits for the threads, at most a few
+    /// seconds. Dropping the `Sim` does the same.
+    pub fn stop(self) {
+        drop(self);
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        server::stop(&self.shared, self.addr, self.accept.take());
+    }
+}
+
+impl fmt::Debug for Sim {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sim")
+            .field("addr", &self.addr)
+            .field("faults", &self.faults())
+            .field("requests", &self.request_count())
+            .field("connections", &self.connection_count())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads a calls file: one known call id per line; surrounding whitespace is trimmed,
+/// and blank lines and lines starting with `#` are ignored.
+pub fn load_calls_file(path: &Path) -> io::Result<HashSet<String>> {
+    let text = std::fs::read_to_string(path)?;
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Locks a mutex, ignoring poisoning: a panic in one connection thread must not take
+/// the whole simulator down, and every critical section leaves consistent data.
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}

@@ -1,0 +1,825 @@
+//! lcm-sim over real sockets: requests are hand-written HTTP/1.1 on `std::net::TcpStream`,
+//! so these tests check the bytes on the wire, not a client library's view of them.
+
+use std::collections::HashSet;
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use lcm_sim::{load_calls_file, Faults, Sim, SimConfig};
+use serde_json::{json, Value};
+
+/// Generous: reached only when the simulator fails to answer, and then the test fails
+/// instead of hanging.
+const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The vendor's sample request, with `source` and the given call id.
+fn envelope(callid: &str) -> Value {
+    json!({
+        "channel": "LCM",
+        "topic": "WebService",
+        "subtopic": "SetCallOutcomeWithComments",
+        "source": "sim-test",
+        "data": {
+            "callid": callid,
+            "AccountNumber": "5|3|1|0|0|44|1",
+            "OutcomeId": 1,
+            "LeadScore": 0,
+            "UserID": "testagent",
+            "AgentComments": "Test comment",
+            "TargetAmount": 0
+        }
+    })
+}
+
+/// A POST of `body` with `Content-Type: application/json` and `Content-Length`.
+fn post_bytes(body: &str) -> Vec<u8> {
+    format!(
+        "POST /lcm HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+struct Resp {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Resp {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "body is not JSON ({e}): {:?}",
+                String::from_utf8_lossy(&self.body)
+            )
+        })
+    }
+}
+
+/// One client connection.
+struct Conn {
+    reader: BufReader<TcpStream>,
+}
+
+impl Conn {
+    fn open(sim: &Sim) -> Conn {
+        let stream = TcpStream::connect(sim.addr()).expect("connect");
+        stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+        Conn {
+            reader: BufReader::new(stream),
+        }
+    }
+
+    fn send(&mut self, bytes: &[u8]) {
+        self.reader.get_mut().write_all(bytes).expect("send");
+    }
+
+    fn line(&mut self) -> String {
+        let mut line = String::new();
+        let n = self
+            .reader
+            .read_line(&mut line)
+            .expect("read a response line");
+        assert!(n > 0, "connection closed instead of answering");
+        line.trim_end_matches(['\r', '\n']).to_owned()
+    }
+
+    /// Reads one response, which must carry Content-Length (never chunked).
+    fn response(&mut self) -> Resp {
+        let status_line = self.line();
+        let mut parts = status_line.splitn(3, ' ');
+        assert_eq!(parts.next(), Some("HTTP/1.1"), "{status_line}");
+        let status = parts.next().unwrap().parse().unwrap();
+        let mut headers = Vec::new();
+        loop {
+            let line = self.line();
+            if line.is_empty() {
+                break;
+            }
+            let (name, value) = line.split_once(':').expect("header line");
+            headers.push((name.to_owned(), value.trim().to_owned()));
+        }
+        let mut resp = Resp {
+            status,
+            headers,
+            body: Vec::new(),
+        };
+        assert_eq!(resp.header("transfer-encoding"), None);
+        let length: usize = resp
+            .header("content-length")
+            .expect("Content-Length")
+            .parse()
+            .unwrap();
+        resp.body = vec![0; length];
+        self.reader.read_exact(&mut resp.body).expect("body");
+        resp
+    }
+
+    fn post(&mut self, body: &str) -> Resp {
+        self.send(&post_bytes(body));
+        self.response()
+    }
+
+    fn post_outcome(&mut self, callid: &str) -> Resp {
+        self.post(&envelope(callid).to_string())
+    }
+
+    /// Asserts that the server closes the connection with nothing more to read.
+    fn assert_closed(&mut self) {
+        let mut buf = [0u8; 256];
+        match self.reader.read(&mut buf) {
+            Ok(0) => {}
+            Ok(n) => panic!("expected EOF, got {:?}", String::from_utf8_lossy(&buf[..n])),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+                ) => {}
+            Err(e) => panic!("expected EOF or reset, got {e}"),
+        }
+    }
+}
+
+/// A path in the temp directory that no other test (or test run) uses, removed on drop.
+struct TempPath(PathBuf);
+
+impl TempPath {
+    fn new(name: &str) -> TempPath {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let path = std::env::temp_dir().join(format!("lcm-sim-{}-{n}-{name}", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        TempPath(path)
+    }
+
+    fn lines(&self) -> Vec<Value> {
+        let text = std::fs::read_to_string(&self.0).unwrap_or_default();
+        text.lines()
+            .map(|l| serde_json::from_str(l).expect("each record line is JSON"))
+            .collect()
+    }
+}
+
+impl Drop for TempPath {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+fn start() -> Sim {
+    Sim::start(SimConfig::default()).expect("start")
+}
+
+fn success_body(callid: &str) -> Value {
+    json!({"channel":"LCM","topic":"WebService","subtopic":"SetCallOutcomeWithCommentsResult",
+           "message":{"callid":callid,"response":{"success":true}}})
+}
+
+fn ws_error_body(callid: &str, detail: &str) -> Value {
+    json!({"channel":"LCM","topic":"WebService","subtopic":"SetCallOutcomeWithCommentsResult",
+           "message":{"callid":callid,"response":{"success":false},
+                      "error":{"type":"WS_Error","detail":detail,"message":"Invalid Call ID."}}})
+}
+
+#[test]
+fn success_answer_has_the_vendor_shape_and_is_remembered() {
+    let sim = start();
+    assert!(sim.url().starts_with("http://127.0.0.1:") && sim.url().ends_with("/lcm"));
+    let mut conn = Conn::open(&sim);
+    let resp = conn.post_outcome("12345");
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("content-type"), Some("application/json"));
+    assert_eq!(resp.json(), success_body("12345"));
+    // Keys in the vendor sample's order, byte for byte.
+    assert_eq!(
+        String::from_utf8(resp.body).unwrap(),
+        r#"{"channel":"LCM","topic":"WebService","subtopic":"SetCallOutcomeWithCommentsResult","message":{"callid":"12345","response":{"success":true}}}"#
+    );
+
+    let requests = sim.requests();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(sim.request_count(), 1);
+    assert_eq!(
+        (requests[0].method.as_str(), requests[0].path.as_str()),
+        ("POST", "/lcm")
+    );
+    assert_eq!(requests[0].header("CONTENT-TYPE"), Some("application/json"));
+    assert_eq!(requests[0].json(), Some(envelope("12345")));
+
+    let accepted = sim.accepted();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0]["callid"], "12345");
+    assert_eq!(accepted[0]["OutcomeId"], 1);
+    assert_eq!(accepted[0]["source"], "sim-test");
+    assert!(accepted[0]["received_at_ms"].as_u64().unwrap() > 1_600_000_000_000);
+}
+
+#[test]
+fn empty_callid_is_a_ws_error() {
+    let sim = start();
+    let resp = Conn::open(&sim).post_outcome("");
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json(), ws_error_body("", "Callid is empty"));
+    assert!(sim.accepted().is_empty());
+}
+
+#[test]
+fn unknown_callid_is_a_ws_error_when_calls_are_known() {
+    let calls_file = TempPath::new("calls.txt");
+    std::fs::write(&calls_file.0, "# known calls\n\n  111  \r\n222\n#333\n").unwrap();
+    let calls = load_calls_file(&calls_file.0).unwrap();
+    assert_eq!(calls, HashSet::from(["111".to_owned(), "222".to_owned()]));
+
+    let sim = Sim::start(SimConfig {
+        calls: Some(calls),
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let mut conn = Conn::open(&sim);
+    let resp = conn.post_outcome("333");
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.json(), ws_error_body("333", "Invalid Call ID:333"));
+    assert_eq!(conn.post_outcome("222").json(), success_body("222"));
+    let accepted = sim.accepted();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0]["callid"], "222");
+}
+
+#[test]
+fn invalid_requests_get_400_naming_the_field() {
+    let sim = start();
+    let mut conn = Conn::open(&sim);
+    let cases: Vec<(Value, &str)> = vec![
+        (
+            {
+                let mut v = envelope("1");
+                v["data"]["LeadScore"] = json!("0");
+                v
+            },
+            "data.LeadScore: expected a number, got a string",
+        ),
+        (
+            {
+                let mut v = envelope("1");
+                v["data"].as_object_mut().unwrap().remove("UserID");
+                v
+            },
+            "data.UserID: missing",
+        ),
+        (
+            {
+                let mut v = envelope("1");
+                v["data"]["callid"] = json!(1);
+                v
+            },
+            "data.callid: expected a string, got a number",
+        ),
+        (
+            {
+                let mut v = envelope("1");
+                v["data"]["OutcomeId"] = json!(1.5);
+                v
+            },
+            "data.OutcomeId: expected a string or an integer, got 1.5",
+        ),
+        (
+            {
+                let mut v = envelope("1");
+                v["channel"] = json!("lcm");
+                v
+            },
+            "channel: expected \"LCM\", got \"lcm\"",
+        ),
+        (
+            {
+                let mut v = envelope("1");
+                v["subtopic"] = json!("SetCallOutcome");
+                v
+            },
+            "subtopic: expected \"SetCallOutcomeWithComments\", got \"SetCallOutcome\"",
+        ),
+        (
+            {
+                let mut v = envelope("1");
+                v["source"] = json!(null);
+                v
+            },
+            "source: expected a string, got null",
+        ),
+        (
+            {
+                let mut v = envelope("1");
+                v.as_object_mut().unwrap().remove("data");
+                v
+            },
+            "data: missing",
+        ),
+        (json!([1]), "body: expected a JSON object, got an array"),
+    ];
+    for (body, want) in cases {
+        let resp = conn.post(&body.to_string());
+        assert_eq!(resp.status, 400, "{body}");
+        assert_eq!(resp.json(), json!({ "error": want }));
+    }
+    let resp = conn.post("{\"channel\": not json");
+    assert_eq!(resp.status, 400);
+    assert!(resp.json()["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("body: not valid JSON"));
+
+    // What the vendor page spells two ways is accepted either way.
+    let mut v = envelope("7");
+    v["topic"] = json!("Webservice");
+    let data = v["data"].as_object_mut().unwrap();
+    data.remove("OutcomeId");
+    data.insert("OutcomeID".into(), json!("1001"));
+    assert_eq!(conn.post(&v.to_string()).json(), success_body("7"));
+
+    assert_eq!(sim.accepted().len(), 1);
+    assert_eq!(sim.request_count(), 11);
+}
+
+#[test]
+fn wrong_method_and_content_type_are_refused() {
+    let sim = start();
+    let mut conn = Conn::open(&sim);
+    conn.send(b"GET /lcm HTTP/1.1\r\nHost: x\r\n\r\n");
+    let resp = conn.response();
+    assert_eq!(resp.status, 405);
+    assert_eq!(resp.header("allow"), Some("POST"));
+    assert_eq!(
+        resp.json(),
+        json!({"error": "method: expected POST, got GET"})
+    );
+
+    let body = envelope("1").to_string();
+    let raw = format!(
+        "POST /lcm HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    conn.send(raw.as_bytes());
+    let resp = conn.response();
+    assert_eq!(resp.status, 415);
+    assert!(resp.json()["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("Content-Type:"));
+
+    let raw = format!(
+        "POST /lcm HTTP/1.1\r\nContent-Type: Application/JSON; charset=utf-8\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    conn.send(raw.as_bytes());
+    assert_eq!(conn.response().status, 200);
+    assert_eq!(sim.connection_count(), 1);
+}
+
+#[test]
+fn keep_alive_serves_many_requests_on_one_connection() {
+    let sim = start();
+    let mut conn = Conn::open(&sim);
+    assert_eq!(conn.post_outcome("1").json(), success_body("1"));
+    assert_eq!(conn.post_outcome("2").json(), success_body("2"));
+    // Pipelined: two requests in one write, two answers in order.
+    let mut both = post_bytes(&envelope("3").to_string());
+    both.extend(post_bytes(&envelope("4").to_string()));
+    conn.send(&both);
+    assert_eq!(conn.response().json(), success_body("3"));
+    assert_eq!(conn.response().json(), success_body("4"));
+    assert_eq!(sim.connection_count(), 1);
+    assert_eq!(sim.accepted().len(), 4);
+
+    let mut second = Conn::open(&sim);
+    assert_eq!(second.post_outcome("5").status, 200);
+    assert_eq!(sim.connection_count(), 2);
+}
+
+#[test]
+fn connection_close_and_http_1_0_end_the_connection() {
+    let sim = start();
+    let body = envelope("1").to_string();
+
+    let mut conn = Conn::open(&sim);
+    let raw = format!(
+        "POST /lcm HTTP/1.1\r\nConnection: close\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    conn.send(raw.as_bytes());
+    let resp = conn.response();
+    assert_eq!(resp.status, 200);
+    assert_eq!(resp.header("connection"), Some("close"));
+    conn.assert_closed();
+
+    let mut conn = Conn::open(&sim);
+    let raw = format!(
+        "POST /lcm HTTP/1.0\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    conn.send(raw.as_bytes());
+    assert_eq!(conn.response().header("connection"), Some("close"));
+    conn.assert_closed();
+}
+
+#[test]
+fn expect_continue_and_chunked_bodies_are_understood() {
+    let sim = start();
+    let mut conn = Conn::open(&sim);
+    let body = envelope("1").to_string();
+    let raw = format!(
+        "POST /lcm HTTP/1.1\r\nContent-Type: application/json\r\nExpect: 100-continue\r\n\
+         Content-Length: {}\r\n\r\n",
+        body.len()
+    );
+    conn.send(raw.as_bytes());
+    assert_eq!(conn.line(), "HTTP/1.1 100 Continue");
+    assert_eq!(conn.line(), "");
+    conn.send(body.as_bytes());
+    assert_eq!(conn.response().json(), success_body("1"));
+
+    let body = envelope("2").to_string();
+    let (a, b) = body.split_at(10);
+    let raw = format!(
+        "POST /lcm HTTP/1.1\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\
+         \r\n{:x}\r\n{a}\r\n{:x}\r\n{b}\r\n0\r\n\r\n",
+        a.len(),
+        b.len()
+    );
+    conn.send(raw.as_bytes());
+    assert_eq!(conn.response().json(), success_body("2"));
+    assert_eq!(sim.requests()[1].body, body.as_bytes());
+}
+
+#[test]
+fn unreadable_http_gets_400_and_a_closed_connection() {
+    let sim = start();
+    let mut conn = Conn::open(&sim);
+    conn.send(b"NOT HTTP AT ALL\r\n\r\n");
+    let resp = conn.response();
+    assert_eq!(resp.status, 400);
+    assert_eq!(resp.header("connection"), Some("close"));
+    conn.assert_closed();
+    assert_eq!(sim.request_count(), 0);
+}
+
+#[test]
+fn record_file_gets_one_line_per_accepted_outcome_before_the_answer() {
+    let record = TempPath::new("record.jsonl");
+    let sim = Sim::start(SimConfig {
+        record: Some(record.0.clone()),
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let mut conn = Conn::open(&sim);
+    for (i, callid) in ["a", "b", "c"].into_iter().enumerate() {
+        assert_eq!(conn.post_outcome(callid).status, 200);
+        // Read right after the answer: the line must already be there.
+        let lines = record.lines();
+        assert_eq!(lines.len(), i + 1);
+        assert_eq!(lines[i]["callid"], callid);
+    }
+    // Not accepted: a WS_Error, a 400, an injected fault.
+    assert_eq!(
+        conn.post_outcome("").json()["message"]["response"]["success"],
+        false
+    );
+    assert_eq!(conn.post("{}").status, 400);
+    sim.set_faults(Faults {
+        fail_status: Some(500),
+        fail_count: 1,
+        ..Faults::default()
+    });
+    assert_eq!(conn.post_outcome("d").status, 500);
+
+    let lines = record.lines();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines, sim.accepted());
+    assert_eq!(lines[2]["AgentComments"], "Test comment");
+    assert_eq!(lines[2]["source"], "sim-test");
+    drop(sim);
+
+    // A restart on the same file appends.
+    let sim = Sim::start(SimConfig {
+        record: Some(record.0.clone()),
+        ..SimConfig::default()
+    })
+    .unwrap();
+    assert_eq!(Conn::open(&sim).post_outcome("e").status, 200);
+    assert_eq!(record.lines().len(), 4);
+}
+
+#[test]
+fn concurrent_connections_are_served_in_parallel_and_recorded_once() {
+    const CONNECTIONS: usize = 16;
+    const PER_CONNECTION: usize = 25;
+    let record = TempPath::new("concurrent.jsonl");
+    let sim = Sim::start(SimConfig {
+        record: Some(record.0.clone()),
+        faults: Faults {
+            latency_ms: 300,
+            ..Faults::default()
+        },
+        ..SimConfig::default()
+    })
+    .unwrap();
+
+    // With latency: 16 slow requests at once must overlap, not queue (16 x 300 ms).
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        for t in 0..CONNECTIONS {
+            let sim = &sim;
+            s.spawn(move || {
+                let resp = Conn::open(sim).post_outcome(&format!("slow-{t}"));
+                assert_eq!(resp.status, 200);
+            });
+        }
+    });
+    let elapsed = started.elapsed();
+    assert!(elapsed >= Duration::from_millis(300), "{elapsed:?}");
+    assert!(
+        elapsed < Duration::from_millis(2400),
+        "serialized? {elapsed:?}"
+    );
+
+    sim.set_faults(Faults::default());
+    std::thread::scope(|s| {
+        for t in 0..CONNECTIONS {
+            let sim = &sim;
+            s.spawn(move || {
+                let mut conn = Conn::open(sim);
+                for i in 0..PER_CONNECTION {
+                    let callid = format!("{t}-{i}");
+                    assert_eq!(conn.post_outcome(&callid).json(), success_body(&callid));
+                }
+            });
+        }
+    });
+    let lines = record.lines();
+    let total = CONNECTIONS + CONNECTIONS * PER_CONNECTION;
+    assert_eq!(lines.len(), total);
+    let distinct: HashSet<&str> = lines
+        .iter()
+        .map(|l| l["callid"].as_str().unwrap())
+        .collect();
+    assert_eq!(distinct.len(), total);
+    assert_eq!(sim.connection_count(), 2 * CONNECTIONS);
+}
+
+#[test]
+fn latency_delays_the_answer_and_still_records() {
+    let sim = Sim::start(SimConfig {
+        faults: Faults {
+            latency_ms: 150,
+            ..Faults::default()
+        },
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let started = Instant::now();
+    let resp = Conn::open(&sim).post_outcome("slow");
+    assert!(started.elapsed() >= Duration::from_millis(150));
+    assert_eq!(resp.json(), success_body("slow"));
+    assert_eq!(sim.accepted().len(), 1);
+}
+
+#[test]
+fn fail_status_for_a_count_then_normal() {
+    let sim = start();
+    sim.set_faults(Faults {
+        fail_status: Some(503),
+        fail_count: 2,
+        retry_after_secs: Some(7),
+        ..Faults::default()
+    });
+    let mut conn = Conn::open(&sim);
+    for _ in 0..2 {
+        let resp = conn.post_outcome("1");
+        assert_eq!(resp.status, 503);
+        assert_eq!(resp.header("retry-after"), Some("7"));
+        assert_eq!(resp.json(), json!({"error": "injected fault"}));
+    }
+    assert_eq!(sim.faults().fail_status, None);
+    assert_eq!(conn.post_outcome("1").status, 200);
+    assert_eq!(sim.accepted().len(), 1);
+    assert_eq!(sim.request_count(), 3);
+
+    // 429 carries Retry-After too; 500 never does.
+    sim.set_faults(Faults {
+        fail_status: Some(429),
+        fail_count: 1,
+        retry_after_secs: Some(1),
+        ..Faults::default()
+    });
+    let resp = conn.post_outcome("1");
+    assert_eq!((resp.status, resp.header("retry-after")), (429, Some("1")));
+    sim.set_faults(Faults {
+        fail_status: Some(500),
+        retry_after_secs: Some(1),
+        ..Faults::default()
+    });
+    // fail_count 0: every request, valid or not.
+    for _ in 0..3 {
+        let resp = conn.post_outcome("1");
+        assert_eq!((resp.status, resp.header("retry-after")), (500, None));
+    }
+    assert_eq!(conn.post("garbage").status, 500);
+    assert_eq!(sim.accepted().len(), 1);
+}
+
+#[test]
+fn malformed_answers_200_with_a_body_that_is_not_json() {
+    let sim = start();
+    sim.set_faults(Faults {
+        malformed: true,
+        ..Faults::default()
+    });
+    let mut conn = Conn::open(&sim);
+    let resp = conn.post_outcome("1");
+    assert_eq!(resp.status, 200);
+    assert!(serde_json::from_slice::<Value>(&resp.body).is_err());
+    assert!(resp.body.starts_with(b"{\"channel\":\"LCM\""));
+    assert!(sim.accepted().is_empty());
+    // The connection stays usable.
+    sim.set_faults(Faults::default());
+    assert_eq!(conn.post_outcome("1").status, 200);
+}
+
+#[test]
+fn drop_connection_closes_at_once_without_a_byte() {
+    let sim = start();
+    sim.set_faults(Faults {
+        drop_connection: true,
+        ..Faults::default()
+    });
+    for expect_continue in [false, true] {
+        let mut conn = Conn::open(&sim);
+        let body = envelope("1").to_string();
+        let expect = if expect_continue {
+            "Expect: 100-continue\r\n"
+        } else {
+            ""
+        };
+        let raw = format!(
+            "POST /lcm HTTP/1.1\r\nContent-Type: application/json\r\n{expect}\
+             Content-Length: {}\r\n\r\n{body}",
+            body.len()
+        );
+        conn.send(raw.as_bytes());
+        let started = Instant::now();
+        let mut received = Vec::new();
+        let end = conn.reader.read_to_end(&mut received);
+        let elapsed = started.elapsed();
+        match end {
+            Ok(_) => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
+                ) => {}
+            Err(e) => panic!("expected EOF or reset, got {e} after {elapsed:?}"),
+        }
+        assert!(
+            received.is_empty(),
+            "got {:?}",
+            String::from_utf8_lossy(&received)
+        );
+        assert!(
+            elapsed < Duration::from_secs(2),
+            "closed only after {elapsed:?}"
+        );
+    }
+    assert_eq!(sim.request_count(), 2);
+    assert!(sim.accepted().is_empty());
+
+    sim.set_faults(Faults::default());
+    assert_eq!(Conn::open(&sim).post_outcome("1").status, 200);
+}
+
+#[test]
+fn stop_closes_idle_and_busy_connections_without_hanging() {
+    let sim = start();
+    let addr = sim.addr();
+    let mut idle = Conn::open(&sim);
+    assert_eq!(idle.post_outcome("1").status, 200);
+    sim.set_faults(Faults {
+        latency_ms: 60_000,
+        ..Faults::default()
+    });
+    let mut busy = Conn::open(&sim);
+    busy.send(&post_bytes(&envelope("2").to_string()));
+    // Wait until the slow request is in, without sleeping a fixed time.
+    let deadline = Instant::now() + READ_TIMEOUT;
+    while sim.request_count() < 2 {
+        assert!(Instant::now() < deadline, "slow request never arrived");
+        std::thread::yield_now();
+    }
+
+    let started = Instant::now();
+    sim.stop();
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "stop took {:?}",
+        started.elapsed()
+    );
+    idle.assert_closed();
+    busy.assert_closed();
+    assert!(
+        TcpStream::connect(addr).is_err(),
+        "still listening after stop"
+    );
+}
+
+#[test]
+fn threads_caps_concurrent_connections() {
+    let sim = Sim::start(SimConfig {
+        threads: 1,
+        ..SimConfig::default()
+    })
+    .unwrap();
+    let mut first = Conn::open(&sim);
+    assert_eq!(first.post_outcome("1").status, 200);
+    // The second connection waits in the backlog until the first closes.
+    let mut second = Conn::open(&sim);
+    second.send(&post_bytes(&envelope("2").to_string()));
+    drop(first);
+    assert_eq!(second.response().status, 200);
+    assert_eq!(sim.connection_count(), 2);
+}
+
+#[test]
+fn binary_prints_its_listening_line_and_serves() {
+    let record = TempPath::new("binary.jsonl");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lcm-sim"))
+        .args(["--listen", "127.0.0.1:0", "--record"])
+        .arg(&record.0)
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("spawn lcm-sim");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .trim_end()
+        .strip_prefix("lcm-sim listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+    let authority = url
+        .strip_prefix("http://")
+        .and_then(|rest| rest.strip_suffix("/lcm"))
+        .unwrap_or_else(|| panic!("unexpected url {url:?}"));
+    let port: u16 = authority
+        .strip_prefix("127.0.0.1:")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_ne!(port, 0);
+
+    let stream = TcpStream::connect(authority).unwrap();
+    stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    let mut conn = Conn {
+        reader: BufReader::new(stream),
+    };
+    let resp = conn.post_outcome("12345");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(resp.json(), success_body("12345"));
+    assert_eq!(record.lines().len(), 1);
+}
+
+#[test]
+fn binary_usage_errors_exit_2_and_help_exits_0() {
+    let out = Command::new(env!("CARGO_BIN_EXE_lcm-sim"))
+        .arg("--no-such-option")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unknown option") && stderr.contains("Usage:"),
+        "{stderr}"
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_lcm-sim"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("--drop-connection") && stdout.contains("loopback"));
+}

@@ -1,0 +1,93 @@
+//! `examples/c/set_outcome.c`, compiled by the system C compiler against the
+//! committed header, linked to the cdylib, and run against lcm-sim.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+/// Compiles `source` with `cc` (or `$CC`) into `exe`, strictly, against
+/// `include/lcm_outcome.h` and `liblcm_outcome.so`.
+fn compile_c(source: &Path, exe: &Path) {
+    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let lib_dir = target_dir();
+    assert!(
+        lib_dir.join("liblcm_outcome.so").exists(),
+        "{} has no liblcm_outcome.so",
+        lib_dir.display()
+    );
+    let output = Command::new(&cc)
+        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+        .arg("-I")
+        .arg(repo_dir().join("include"))
+        .arg(source)
+        .arg("-o")
+        .arg(exe)
+        .arg(format!("-L{}", lib_dir.display()))
+        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
+        .arg("-llcm_outcome")
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run the C compiler {cc:?}: {e}"));
+    assert!(
+        output.status.success(),
+        "{cc} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+fn example_exe() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
+    let exe = dir.join(format!("set_outcome_{}", std::process::id()));
+    compile_c(&repo_dir().join("examples/c/set_outcome.c"), &exe);
+    exe
+}
+
+#[test]
+fn c_example_records_an_outcome() {
+    let sim = sim();
+    let exe = example_exe();
+    let output = Command::new(&exe)
+        .arg(sim.url())
+        .env_remove("LCM_ENDPOINT")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {stdout}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.starts_with("LCM_OK: LCM recorded the outcome of call 12345"), "{stdout}");
+    let accepted = sim.accepted();
+    assert_eq!(accepted.len(), 1);
+    assert_eq!(accepted[0]["callid"], "12345");
+    assert_eq!(accepted[0]["OutcomeId"], 1);
+
+    // The same binary, pointed at the sim through the environment only.
+    let output = Command::new(&exe).env("LCM_ENDPOINT", sim.url()).output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(sim.accepted().len(), 2);
+    let _ = std::fs::remove_file(exe);
+}
+
+#[test]
+fn c_example_reports_failure_with_status_name_and_text() {
+    let exe = example_exe();
+    let output = Command::new(&exe)
+        .arg(refused_endpoint())
+        .env("LCM_RETRIES", "0")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("LCM_ERR_CONNECT: cannot connect to http://127.0.0.1:"), "{stderr}");
+
+    let output = Command::new(&exe).env_remove("LCM_ENDPOINT").output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with("LCM_ERR_CONFIG: endpoint is not set"), "{stderr}");
+    let _ = std::fs::remove_file(exe);
+}

@@ -1,0 +1,214 @@
+//! Test helpers: call the library through its C ABI exactly as a C program would
+//! (raw pointers, NUL-terminated strings, a caller-owned error buffer), against a
+//! live lcm-sim on loopback.
+#![allow(dead_code)]
+
+use std::ffi::{c_char, CStr, CString};
+use std::path::PathBuf;
+
+use lcm_outcome::ffi::*;
+pub use lcm_sim::{Faults, Sim, SimConfig};
+
+/// The vendor sample's arguments, as raw bytes so that tests can pass NULL or
+/// invalid UTF-8 in any one of them.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub call_id: Option<Vec<u8>>,
+    pub account_number: Option<Vec<u8>>,
+    pub outcome_id: Option<Vec<u8>>,
+    pub lead_score: f64,
+    pub user_id: Option<Vec<u8>>,
+    pub agent_comments: Option<Vec<u8>>,
+    pub target_amount: f64,
+}
+
+impl Call {
+    /// The inputs of the vendor's sample request.
+    pub fn sample() -> Call {
+        Call {
+            call_id: Some(b"12345".to_vec()),
+            account_number: Some(b"5|3|1|0|0|44|1".to_vec()),
+            outcome_id: Some(b"1".to_vec()),
+            lead_score: 0.0,
+            user_id: Some(b"testagent".to_vec()),
+            agent_comments: Some(b"Test comment".to_vec()),
+            target_amount: 0.0,
+        }
+    }
+
+    /// The sample with another call id.
+    pub fn with_id(id: &str) -> Call {
+        Call { call_id: Some(id.as_bytes().to_vec()), ..Call::sample() }
+    }
+
+    /// Sends through `lcm_client_set_outcome` with an `LCM_ERROR_SIZE` buffer.
+    pub fn send(&self, client: *mut lcm_client) -> (lcm_status, String) {
+        self.send_with_buffer(client, LCM_ERROR_SIZE)
+    }
+
+    /// Sends through the default client's `lcm_set_outcome`.
+    pub fn send_default(&self) -> (lcm_status, String) {
+        let a = self.c_strings();
+        let mut err = vec![0x55 as c_char; LCM_ERROR_SIZE];
+        let status = unsafe {
+            lcm_set_outcome(
+                ptr(&a[0]),
+                ptr(&a[1]),
+                ptr(&a[2]),
+                self.lead_score,
+                ptr(&a[3]),
+                ptr(&a[4]),
+                self.target_amount,
+                err.as_mut_ptr(),
+                err.len(),
+            )
+        };
+        (status, buffer_text(&err))
+    }
+
+    /// Sends with an error buffer of `err_len` bytes.
+    pub fn send_with_buffer(&self, client: *mut lcm_client, err_len: usize) -> (lcm_status, String) {
+        let mut err = vec![0x55 as c_char; err_len.max(1)];
+        let status = unsafe { self.send_raw(client, err.as_mut_ptr(), err_len) };
+        (status, if err_len == 0 { String::new() } else { buffer_text(&err) })
+    }
+
+    /// Sends with whatever error buffer pointer and length the test wants.
+    ///
+    /// # Safety
+    /// `err` must be NULL or point to `err_len` writable bytes.
+    pub unsafe fn send_raw(&self, client: *mut lcm_client, err: *mut c_char, err_len: usize) -> lcm_status {
+        let a = self.c_strings();
+        unsafe {
+            lcm_client_set_outcome(
+                client,
+                ptr(&a[0]),
+                ptr(&a[1]),
+                ptr(&a[2]),
+                self.lead_score,
+                ptr(&a[3]),
+                ptr(&a[4]),
+                self.target_amount,
+                err,
+                err_len,
+            )
+        }
+    }
+
+    fn c_strings(&self) -> [Option<CString>; 5] {
+        [&self.call_id, &self.account_number, &self.outcome_id, &self.user_id, &self.agent_comments]
+            .map(|f| f.as_ref().map(|b| CString::new(b.clone()).expect("no NUL in test strings")))
+    }
+}
+
+fn ptr(s: &Option<CString>) -> *const c_char {
+    s.as_ref().map_or(std::ptr::null(), |s| s.as_ptr())
+}
+
+/// The NUL-terminated text at the start of `buf`; panics when there is no NUL or
+/// the text is not UTF-8, since the library promises both.
+pub fn buffer_text(buf: &[c_char]) -> String {
+    let bytes: Vec<u8> = buf.iter().map(|&c| c as u8).collect();
+    CStr::from_bytes_until_nul(&bytes)
+        .expect("error buffer is NUL-terminated")
+        .to_str()
+        .expect("error buffer holds UTF-8")
+        .to_string()
+}
+
+/// An `lcm_client` handle, freed on drop. The C API is thread-safe, so the handle
+/// may be shared between threads.
+pub struct Client(pub *mut lcm_client);
+
+unsafe impl Send for Client {}
+unsafe impl Sync for Client {}
+
+impl Client {
+    /// A new client with no configuration.
+    pub fn new() -> Client {
+        let mut err = [0 as c_char; LCM_ERROR_SIZE];
+        let c = unsafe { lcm_client_new(err.as_mut_ptr(), err.len()) };
+        assert!(!c.is_null(), "lcm_client_new: {}", buffer_text(&err));
+        Client(c)
+    }
+
+    /// A new client pointed at `endpoint`.
+    pub fn for_endpoint(endpoint: &str) -> Client {
+        let client = Client::new();
+        client.set("endpoint", endpoint);
+        client
+    }
+
+    /// `lcm_client_configure`, returning status and message.
+    pub fn configure(&self, key: &str, value: &str) -> (lcm_status, String) {
+        let (k, v) = (CString::new(key).unwrap(), CString::new(value).unwrap());
+        let mut err = [0x55 as c_char; LCM_ERROR_SIZE];
+        let status =
+            unsafe { lcm_client_configure(self.0, k.as_ptr(), v.as_ptr(), err.as_mut_ptr(), err.len()) };
+        (status, buffer_text(&err))
+    }
+
+    /// `lcm_client_configure` that must succeed.
+    pub fn set(&self, key: &str, value: &str) {
+        let (status, message) = self.configure(key, value);
+        assert_eq!(status, LCM_OK, "configure {key}: {message}");
+    }
+
+    /// Sends `call` with this client.
+    pub fn send(&self, call: &Call) -> (lcm_status, String) {
+        call.send(self.0)
+    }
+}
+
+impl Drop for Client {
+    fn drop(&mut self) {
+        unsafe { lcm_client_free(self.0) };
+    }
+}
+
+/// A simulator with default settings.
+pub fn sim() -> Sim {
+    Sim::start(SimConfig::default()).expect("start lcm-sim")
+}
+
+/// A simulator injecting `faults` from the first request on.
+pub fn sim_with(faults: Faults) -> Sim {
+    Sim::start(SimConfig { faults, ..SimConfig::default() }).expect("start lcm-sim")
+}
+
+/// The name of a status, for readable assertion messages.
+pub fn name(status: lcm_status) -> &'static str {
+    unsafe { CStr::from_ptr(lcm_status_name(status)) }.to_str().unwrap()
+}
+
+/// Asserts status and that the message contains every one of `words`.
+#[track_caller]
+pub fn assert_status(result: &(lcm_status, String), expected: lcm_status, words: &[&str]) {
+    let (status, message) = result;
+    assert_eq!(name(*status), name(expected), "message: {message}");
+    for word in words {
+        assert!(message.contains(word), "{:?} lacks {word:?}", message);
+    }
+    if expected == LCM_OK {
+        assert_eq!(message, "", "the buffer must hold \"\" after success");
+    }
+}
+
+/// An endpoint where nothing listens: a port just bound and released.
+pub fn refused_endpoint() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}/lcm")
+}
+
+/// `target/debug` (or the profile in use): where cargo put liblcm_outcome.so.
+pub fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf()
+}
+
+/// The repository root.
+pub fn repo_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
