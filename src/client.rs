@@ -48,7 +48,11 @@ struct Snapshot {
 impl Snapshot {
     fn new(settings: Settings) -> Snapshot {
         let agent = build_agent(&settings);
-        Snapshot { settings, agent, pid: std::process::id() }
+        Snapshot {
+            settings,
+            agent,
+            pid: std::process::id(),
+        }
     }
 }
 
@@ -72,7 +76,9 @@ impl Client {
 
     /// A client with the given settings.
     pub fn with_settings(settings: Settings) -> Client {
-        Client { current: RwLock::new(Arc::new(Snapshot::new(settings))) }
+        Client {
+            current: RwLock::new(Arc::new(Snapshot::new(settings))),
+        }
     }
 
     /// Sets option `key` (design.md §4) to `value`; an empty value restores the
@@ -87,7 +93,11 @@ impl Client {
         } else {
             slot.agent.clone()
         };
-        *slot = Arc::new(Snapshot { settings, agent, pid: slot.pid });
+        *slot = Arc::new(Snapshot {
+            settings,
+            agent,
+            pid: slot.pid,
+        });
         Ok(())
     }
 
@@ -107,13 +117,21 @@ impl Client {
         let level = settings.log_level;
         let result = message::build_request(&settings.source, outcome).and_then(|body| {
             let endpoint = settings.ready_endpoint()?;
-            Call { snapshot: &snapshot, endpoint, body: &body, call_id: outcome.call_id }
-                .run(started + settings.timeout)
+            Call {
+                snapshot: &snapshot,
+                endpoint,
+                body: &body,
+                call_id: outcome.call_id,
+            }
+            .run(started + settings.timeout)
         });
         let elapsed = started.elapsed().as_millis();
         match &result {
             Ok(()) => log(level, Level::Debug, || {
-                format!("outcome recorded for call {} in {elapsed} ms", outcome.call_id)
+                format!(
+                    "outcome recorded for call {} in {elapsed} ms",
+                    outcome.call_id
+                )
             }),
             Err(e) => log(level, Level::Info, || {
                 format!("{} after {elapsed} ms: {}", e.status().name(), e.message())
@@ -125,7 +143,11 @@ impl Client {
     /// The snapshot in force, with a fresh pool when the process has forked since
     /// the pool was made: a child must never write to its parent's sockets.
     fn snapshot(&self) -> Arc<Snapshot> {
-        let snapshot = self.current.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let snapshot = self
+            .current
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
         if snapshot.pid == std::process::id() {
             return snapshot;
         }
@@ -180,7 +202,10 @@ enum Retry {
 
 impl Failure {
     fn final_(error: Error) -> Failure {
-        Failure { error, retry: Retry::No }
+        Failure {
+            error,
+            retry: Retry::No,
+        }
     }
 }
 
@@ -247,7 +272,9 @@ impl Call<'_> {
         let settings = &self.snapshot.settings;
         let remaining = deadline.saturating_duration_since(Instant::now());
         if remaining.is_zero() {
-            return Err(Failure::final_(self.timeout_error("before the request was sent")));
+            return Err(Failure::final_(
+                self.timeout_error("before the request was sent"),
+            ));
         }
         log(settings.log_level, Level::Trace, || {
             format!("request body: {}", String::from_utf8_lossy(self.body))
@@ -273,7 +300,11 @@ impl Call<'_> {
             .limit(MAX_RESPONSE_BYTES)
             .read_to_vec();
         log(settings.log_level, Level::Trace, || match &body {
-            Ok(b) => format!("answer: HTTP {} {}", status.as_u16(), self.scrub(&String::from_utf8_lossy(b))),
+            Ok(b) => format!(
+                "answer: HTTP {} {}",
+                status.as_u16(),
+                self.scrub(&String::from_utf8_lossy(b))
+            ),
             Err(e) => format!("answer: HTTP {} (body unreadable: {e})", status.as_u16()),
         });
 
@@ -287,10 +318,18 @@ impl Call<'_> {
 
     /// A non-2xx answer. 503 and 429 are the server saying "again, later"; nothing
     /// else is retried, since the request may have been acted on.
-    fn status_failure(&self, response: &ureq::http::Response<ureq::Body>, body: Vec<u8>) -> Failure {
+    fn status_failure(
+        &self,
+        response: &ureq::http::Response<ureq::Body>,
+        body: Vec<u8>,
+    ) -> Failure {
         let status = response.status();
         let header = |name: &str| {
-            response.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim)
+            response
+                .headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
         };
         let mut text = format!(
             "LCM answered HTTP {} {}",
@@ -305,7 +344,11 @@ impl Call<'_> {
                     .unwrap_or_default()
             ));
         }
-        text.push_str(&format!(" from {}; body: {}", self.endpoint.display, quote_body(&body)));
+        text.push_str(&format!(
+            " from {}; body: {}",
+            self.endpoint.display,
+            quote_body(&body)
+        ));
         let error = Error::new(Status::HttpStatus, self.scrub(&text));
         let retry = match status.as_u16() {
             429 | 503 => match header("retry-after").and_then(|v| v.parse::<u64>().ok()) {
@@ -337,9 +380,10 @@ impl Call<'_> {
             ureq::Error::Timeout(_) => {
                 Failure::final_(self.timeout_error("while waiting for the answer"))
             }
-            ureq::Error::HostNotFound => {
-                connect(format!("cannot resolve the host of {endpoint}"), Retry::Backoff)
-            }
+            ureq::Error::HostNotFound => connect(
+                format!("cannot resolve the host of {endpoint}"),
+                Retry::Backoff,
+            ),
             ureq::Error::Io(e) if is_connect_error(e.kind()) => {
                 connect(format!("cannot connect to {endpoint}: {e}"), Retry::Backoff)
             }
@@ -347,7 +391,10 @@ impl Call<'_> {
                 connect(format!("cannot connect to {endpoint}"), Retry::Backoff)
             }
             ureq::Error::ConnectProxyFailed(why) => connect(
-                format!("the proxy would not connect to {endpoint}: {}", message::short(&why)),
+                format!(
+                    "the proxy would not connect to {endpoint}: {}",
+                    message::short(&why)
+                ),
                 Retry::Backoff,
             ),
             ureq::Error::Tls(why) => {
@@ -422,7 +469,9 @@ fn is_connect_error(kind: ErrorKind) -> bool {
 /// The delay before retry number `attempt` (1-based): exponential, with jitter so
 /// that 200 threads failing together do not come back together.
 fn backoff(attempt: u32) -> Duration {
-    let base = FIRST_BACKOFF.saturating_mul(1 << (attempt - 1).min(16)).min(MAX_BACKOFF);
+    let base = FIRST_BACKOFF
+        .saturating_mul(1 << (attempt - 1).min(16))
+        .min(MAX_BACKOFF);
     // Half fixed, half random: [base/2, base).
     let half = base / 2;
     half + half.mul_f64(random_unit())
@@ -444,7 +493,9 @@ mod tests {
     #[test]
     fn backoff_grows_and_stays_bounded() {
         for attempt in 1..40 {
-            let base = FIRST_BACKOFF.saturating_mul(1 << (attempt - 1).min(16)).min(MAX_BACKOFF);
+            let base = FIRST_BACKOFF
+                .saturating_mul(1 << (attempt - 1).min(16))
+                .min(MAX_BACKOFF);
             let d = backoff(attempt);
             assert!(d >= base / 2 && d < base, "attempt {attempt}: {d:?}");
         }

@@ -76,14 +76,17 @@ impl Key {
 
     /// The key called `name`, or a configuration error listing the known keys.
     pub fn from_name(name: &str) -> Result<Key, Error> {
-        Key::ALL.into_iter().find(|k| k.name() == name).ok_or_else(|| {
-            let known: Vec<&str> = Key::ALL.iter().map(|k| k.name()).collect();
-            Error::config(format!(
-                "unknown option '{}'; the options are: {}",
-                crate::message::short(name),
-                known.join(", ")
-            ))
-        })
+        Key::ALL
+            .into_iter()
+            .find(|k| k.name() == name)
+            .ok_or_else(|| {
+                let known: Vec<&str> = Key::ALL.iter().map(|k| k.name()).collect();
+                Error::config(format!(
+                    "unknown option '{}'; the options are: {}",
+                    crate::message::short(name),
+                    known.join(", ")
+                ))
+            })
     }
 
     /// Whether changing this key needs a new HTTP agent (and so a new pool).
@@ -246,11 +249,19 @@ impl Settings {
         let value = value.trim();
         match key {
             Key::Endpoint => {
-                self.endpoint = if value.is_empty() { None } else { Some(parse_endpoint(value)?) }
+                self.endpoint = if value.is_empty() {
+                    None
+                } else {
+                    Some(parse_endpoint(value)?)
+                }
             }
             Key::Source => {
                 crate::message::check_string_field("source", value, false)?;
-                self.source = if value.is_empty() { default.source } else { value.to_string() };
+                self.source = if value.is_empty() {
+                    default.source
+                } else {
+                    value.to_string()
+                };
             }
             Key::TimeoutMs => {
                 self.timeout = parse_duration_ms(key, value, default.timeout)?;
@@ -265,9 +276,19 @@ impl Settings {
                     parse_number(key, value, 0, u64::from(MAX_RETRIES))? as u32
                 };
             }
-            Key::Auth => self.auth = if value.is_empty() { None } else { Some(parse_auth(value)?) },
+            Key::Auth => {
+                self.auth = if value.is_empty() {
+                    None
+                } else {
+                    Some(parse_auth(value)?)
+                }
+            }
             Key::CaFile => {
-                self.ca_file = if value.is_empty() { None } else { Some(read_ca_file(value)?) }
+                self.ca_file = if value.is_empty() {
+                    None
+                } else {
+                    Some(read_ca_file(value)?)
+                }
             }
             Key::Proxy => self.proxy = parse_proxy(value)?,
             Key::LogLevel => {
@@ -309,7 +330,9 @@ fn parse_endpoint(value: &str) -> Result<Endpoint, Error> {
             "endpoint is not a usable URL ({why}); expected http://host[:port]/path or https://..."
         ))
     };
-    let uri: Uri = value.parse().map_err(|_| invalid("it does not parse as a URL"))?;
+    let uri: Uri = value
+        .parse()
+        .map_err(|_| invalid("it does not parse as a URL"))?;
     let scheme = uri.scheme_str().unwrap_or("");
     if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
         return Err(invalid("the scheme must be http or https"));
@@ -318,14 +341,20 @@ fn parse_endpoint(value: &str) -> Result<Endpoint, Error> {
     if authority.host().is_empty() {
         return Err(invalid("it has no host"));
     }
-    let port = authority.port_u16().map(|p| format!(":{p}")).unwrap_or_default();
+    let port = authority
+        .port_u16()
+        .map(|p| format!(":{p}"))
+        .unwrap_or_default();
     let display = format!(
         "{}://{}{port}{}",
         scheme.to_ascii_lowercase(),
         authority.host(),
         crate::message::short(uri.path())
     );
-    Ok(Endpoint { url: value.to_string(), display })
+    Ok(Endpoint {
+        url: value.to_string(),
+        display,
+    })
 }
 
 fn parse_number(key: Key, value: &str, min: u64, max: u64) -> Result<u64, Error> {
@@ -382,7 +411,10 @@ fn read_ca_file(value: &str) -> Result<CaFile, Error> {
             "ca_file '{shown}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
         )));
     }
-    Ok(CaFile { path: PathBuf::from(value), certs: Arc::new(certs) })
+    Ok(CaFile {
+        path: PathBuf::from(value),
+        certs: Arc::new(certs),
+    })
 }
 
 fn parse_proxy(value: &str) -> Result<ProxySetting, Error> {
@@ -423,13 +455,37 @@ mod tests {
     fn bad_values_name_the_key_and_what_is_allowed() {
         let mut s = Settings::default();
         let cases = [
-            (Key::TimeoutMs, "0", "timeout_ms '0' is not a whole number from 1 to 3600000"),
-            (Key::TimeoutMs, "1.5", "timeout_ms '1.5' is not a whole number"),
-            (Key::Retries, "11", "retries '11' is not a whole number from 0 to 10"),
+            (
+                Key::TimeoutMs,
+                "0",
+                "timeout_ms '0' is not a whole number from 1 to 3600000",
+            ),
+            (
+                Key::TimeoutMs,
+                "1.5",
+                "timeout_ms '1.5' is not a whole number",
+            ),
+            (
+                Key::Retries,
+                "11",
+                "retries '11' is not a whole number from 0 to 10",
+            ),
             (Key::LogLevel, "loud", "log_level 'loud' is not a level"),
-            (Key::Endpoint, "ftp://x/", "endpoint is not a usable URL (the scheme must be http or https)"),
-            (Key::Endpoint, "lcm.example.com", "endpoint is not a usable URL"),
-            (Key::CaFile, "/nonexistent/ca.pem", "ca_file '/nonexistent/ca.pem' cannot be read"),
+            (
+                Key::Endpoint,
+                "ftp://x/",
+                "endpoint is not a usable URL (the scheme must be http or https)",
+            ),
+            (
+                Key::Endpoint,
+                "lcm.example.com",
+                "endpoint is not a usable URL",
+            ),
+            (
+                Key::CaFile,
+                "/nonexistent/ca.pem",
+                "ca_file '/nonexistent/ca.pem' cannot be read",
+            ),
         ];
         for (key, value, expected) in cases {
             let err = s.set(key, value).unwrap_err();
@@ -445,7 +501,11 @@ mod tests {
         assert!(!err.message().contains("s3cr3t"));
         let err = s.set(Key::Proxy, "http://user:s3cr3t@[bad").unwrap_err();
         assert!(!err.message().contains("s3cr3t"), "{}", err.message());
-        s.set(Key::Endpoint, "https://user:s3cr3t@lcm.example.com:8443/api?token=s3cr3t").unwrap();
+        s.set(
+            Key::Endpoint,
+            "https://user:s3cr3t@lcm.example.com:8443/api?token=s3cr3t",
+        )
+        .unwrap();
         let shown = &s.endpoint.as_ref().unwrap().display;
         assert_eq!(shown, "https://lcm.example.com:8443/api");
         s.set(Key::Auth, "Bearer s3cr3t").unwrap();
@@ -485,9 +545,14 @@ mod tests {
         assert_eq!(s.retries, 0);
         let err = s.ready_endpoint().unwrap_err();
         assert_eq!(err.status(), Status::Config);
-        assert!(err.message().starts_with("environment variable LCM_TIMEOUT_MS: timeout_ms 'soon'"));
+        assert!(err
+            .message()
+            .starts_with("environment variable LCM_TIMEOUT_MS: timeout_ms 'soon'"));
         s.set(Key::TimeoutMs, "2000").unwrap();
-        assert_eq!(s.ready_endpoint().unwrap().display, "http://127.0.0.1:9/lcm");
+        assert_eq!(
+            s.ready_endpoint().unwrap().display,
+            "http://127.0.0.1:9/lcm"
+        );
     }
 
     #[test]

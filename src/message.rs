@@ -229,7 +229,13 @@ pub fn parse_result(body: &[u8], call_id: &str) -> Result<(), Error> {
 
     expect_name("channel", envelope.channel.as_ref(), "LCM", false).map_err(bad)?;
     expect_name("topic", envelope.topic.as_ref(), "WebService", false).map_err(bad)?;
-    expect_name("subtopic", envelope.subtopic.as_ref(), RESULT_SUBTOPIC, true).map_err(bad)?;
+    expect_name(
+        "subtopic",
+        envelope.subtopic.as_ref(),
+        RESULT_SUBTOPIC,
+        true,
+    )
+    .map_err(bad)?;
 
     let message = envelope
         .message
@@ -251,9 +257,9 @@ pub fn parse_result(body: &[u8], call_id: &str) -> Result<(), Error> {
         .success;
     match success {
         Some(Value::Bool(true)) => Ok(()),
-        Some(Value::Bool(false)) => Err(rejected(
-            message.error.as_ref().or(envelope.error.as_ref()),
-        )),
+        Some(Value::Bool(false)) => {
+            Err(rejected(message.error.as_ref().or(envelope.error.as_ref())))
+        }
         None => Err(bad("has no message.response.success".into())),
         Some(other) => Err(bad(format!(
             "has message.response.success = {}, not a boolean",
@@ -300,10 +306,14 @@ fn rejected(error: Option<&Value>) -> Error {
             .map(short)
     };
     let mut text = String::from("LCM rejected the outcome (success: false)");
-    let parts: Vec<String> = [("type", "type"), ("message", "message"), ("detail", "detail")]
-        .into_iter()
-        .filter_map(|(key, label)| field(key).map(|v| format!("{label} \"{v}\"")))
-        .collect();
+    let parts: Vec<String> = [
+        ("type", "type"),
+        ("message", "message"),
+        ("detail", "detail"),
+    ]
+    .into_iter()
+    .filter_map(|(key, label)| field(key).map(|v| format!("{label} \"{v}\"")))
+    .collect();
     if parts.is_empty() {
         text.push_str(" without an error object");
     } else {
@@ -379,7 +389,16 @@ mod tests {
         assert_eq!(text("1001"), "1001");
         assert_eq!(text("-7"), "-7");
         assert_eq!(text("0"), "0");
-        for kept in ["01", "+1", "-0", "1.0", " 1", "1e3", "SALE", "99999999999999999999"] {
+        for kept in [
+            "01",
+            "+1",
+            "-0",
+            "1.0",
+            " 1",
+            "1e3",
+            "SALE",
+            "99999999999999999999",
+        ] {
             assert_eq!(text(kept), serde_json::to_string(kept).unwrap(), "{kept}");
         }
     }
@@ -397,7 +416,10 @@ mod tests {
     fn validation_names_the_field() {
         let mut o = sample();
         o.user_id = "";
-        assert_eq!(o.validate().unwrap_err().message(), "user_id is empty; it is mandatory");
+        assert_eq!(
+            o.validate().unwrap_err().message(),
+            "user_id is empty; it is mandatory"
+        );
         let mut o = sample();
         o.target_amount = f64::NAN;
         let err = o.validate().unwrap_err();
@@ -406,7 +428,11 @@ mod tests {
         let long = "x".repeat(MAX_FIELD_BYTES + 1);
         let mut o = sample();
         o.agent_comments = &long;
-        assert!(o.validate().unwrap_err().message().starts_with("agent_comments is 65537 bytes"));
+        assert!(o
+            .validate()
+            .unwrap_err()
+            .message()
+            .starts_with("agent_comments is 65537 bytes"));
         let mut o = sample();
         o.agent_comments = "";
         assert!(o.validate().is_ok());
@@ -439,7 +465,11 @@ mod tests {
         for (body, expected) in cases {
             let err = parse_result(body, "12345").unwrap_err();
             assert_eq!(err.status(), Status::BadResponse);
-            assert!(err.message().contains(expected), "{} / {expected}", err.message());
+            assert!(
+                err.message().contains(expected),
+                "{} / {expected}",
+                err.message()
+            );
         }
     }
 
@@ -454,7 +484,10 @@ mod tests {
         );
         let bare = br#"{"subtopic":"SetCallOutcomeWithCommentsResult","message":{"callid":"12345","response":{"success":false}}}"#;
         let err = parse_result(bare, "12345").unwrap_err();
-        assert_eq!(err.message(), "LCM rejected the outcome (success: false) without an error object");
+        assert_eq!(
+            err.message(),
+            "LCM rejected the outcome (success: false) without an error object"
+        );
     }
 
     #[test]

@@ -45,7 +45,11 @@ fn empty_mandatory_strings_are_refused_by_name() {
             assert_refused(&sim, &client, call, &[&format!("{name} is empty")]);
         }
     }
-    assert_eq!(sim.request_count(), 1, "only the empty-comment call was sent");
+    assert_eq!(
+        sim.request_count(),
+        1,
+        "only the empty-comment call was sent"
+    );
 }
 
 #[test]
@@ -53,10 +57,20 @@ fn invalid_utf8_is_refused_by_name() {
     let sim = sim();
     let client = Client::for_endpoint(&sim.url());
     for (name, field) in STRING_FIELDS {
-        for bad in [&b"\xff"[..], b"ok\xc3", b"\xed\xa0\x80 surrogate", b"caf\xe9"] {
+        for bad in [
+            &b"\xff"[..],
+            b"ok\xc3",
+            b"\xed\xa0\x80 surrogate",
+            b"caf\xe9",
+        ] {
             let mut call = Call::sample();
             *field(&mut call) = Some(bad.to_vec());
-            assert_refused(&sim, &client, call, &[&format!("{name} is not valid UTF-8")]);
+            assert_refused(
+                &sim,
+                &client,
+                call,
+                &[&format!("{name} is not valid UTF-8")],
+            );
         }
     }
 }
@@ -67,7 +81,12 @@ fn strings_over_64_kib_are_refused_by_name() {
     let client = Client::for_endpoint(&sim.url());
     let mut call = Call::sample();
     call.agent_comments = Some(vec![b'x'; 64 * 1024 + 1]);
-    assert_refused(&sim, &client, call, &["agent_comments is longer than 65536 bytes"]);
+    assert_refused(
+        &sim,
+        &client,
+        call,
+        &["agent_comments is longer than 65536 bytes"],
+    );
     let mut call = Call::sample();
     call.agent_comments = Some(vec![b'x'; 64 * 1024]);
     assert_status(&client.send(&call), LCM_OK, &[]);
@@ -78,10 +97,26 @@ fn nan_and_infinities_are_refused_by_name() {
     let sim = sim();
     let client = Client::for_endpoint(&sim.url());
     for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
-        let call = Call { lead_score: bad, ..Call::sample() };
-        assert_refused(&sim, &client, call, &["lead_score is", "must be a finite number"]);
-        let call = Call { target_amount: bad, ..Call::sample() };
-        assert_refused(&sim, &client, call, &["target_amount is", "must be a finite number"]);
+        let call = Call {
+            lead_score: bad,
+            ..Call::sample()
+        };
+        assert_refused(
+            &sim,
+            &client,
+            call,
+            &["lead_score is", "must be a finite number"],
+        );
+        let call = Call {
+            target_amount: bad,
+            ..Call::sample()
+        };
+        assert_refused(
+            &sim,
+            &client,
+            call,
+            &["target_amount is", "must be a finite number"],
+        );
     }
 }
 
@@ -91,19 +126,59 @@ fn configure_refuses_null_and_invalid_utf8() {
     let client = Client::new();
     let mut err = [0 as c_char; LCM_ERROR_SIZE];
     let status = unsafe {
-        lcm_client_configure(client.0, std::ptr::null(), c"x".as_ptr(), err.as_mut_ptr(), err.len())
+        lcm_client_configure(
+            client.0,
+            std::ptr::null(),
+            c"x".as_ptr(),
+            err.as_mut_ptr(),
+            err.len(),
+        )
     };
-    assert_status(&(status, buffer_text(&err)), LCM_ERR_INVALID_ARGUMENT, &["key is NULL"]);
+    assert_status(
+        &(status, buffer_text(&err)),
+        LCM_ERR_INVALID_ARGUMENT,
+        &["key is NULL"],
+    );
     let status = unsafe {
-        lcm_client_configure(client.0, c"source".as_ptr(), std::ptr::null(), err.as_mut_ptr(), err.len())
+        lcm_client_configure(
+            client.0,
+            c"source".as_ptr(),
+            std::ptr::null(),
+            err.as_mut_ptr(),
+            err.len(),
+        )
     };
-    assert_status(&(status, buffer_text(&err)), LCM_ERR_INVALID_ARGUMENT, &["value is NULL"]);
+    assert_status(
+        &(status, buffer_text(&err)),
+        LCM_ERR_INVALID_ARGUMENT,
+        &["value is NULL"],
+    );
     let status = unsafe {
-        lcm_client_configure(client.0, c"source".as_ptr(), c"\xff".as_ptr(), err.as_mut_ptr(), err.len())
+        lcm_client_configure(
+            client.0,
+            c"source".as_ptr(),
+            c"\xff".as_ptr(),
+            err.as_mut_ptr(),
+            err.len(),
+        )
     };
-    assert_status(&(status, buffer_text(&err)), LCM_ERR_INVALID_ARGUMENT, &["value is not valid UTF-8"]);
+    assert_status(
+        &(status, buffer_text(&err)),
+        LCM_ERR_INVALID_ARGUMENT,
+        &["value is not valid UTF-8"],
+    );
     let status = unsafe {
-        lcm_client_configure(std::ptr::null_mut(), c"source".as_ptr(), c"x".as_ptr(), err.as_mut_ptr(), err.len())
+        lcm_client_configure(
+            std::ptr::null_mut(),
+            c"source".as_ptr(),
+            c"x".as_ptr(),
+            err.as_mut_ptr(),
+            err.len(),
+        )
     };
-    assert_status(&(status, buffer_text(&err)), LCM_ERR_INVALID_ARGUMENT, &["client is NULL"]);
+    assert_status(
+        &(status, buffer_text(&err)),
+        LCM_ERR_INVALID_ARGUMENT,
+        &["client is NULL"],
+    );
 }

@@ -60,15 +60,25 @@ fn c_example_records_an_outcome() {
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(stdout.starts_with("LCM_OK: LCM recorded the outcome of call 12345"), "{stdout}");
+    assert!(
+        stdout.starts_with("LCM_OK: LCM recorded the outcome of call 12345"),
+        "{stdout}"
+    );
     let accepted = sim.accepted();
     assert_eq!(accepted.len(), 1);
     assert_eq!(accepted[0]["callid"], "12345");
     assert_eq!(accepted[0]["OutcomeId"], 1);
 
     // The same binary, pointed at the sim through the environment only.
-    let output = Command::new(&exe).env("LCM_ENDPOINT", sim.url()).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = Command::new(&exe)
+        .env("LCM_ENDPOINT", sim.url())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(sim.accepted().len(), 2);
     let _ = std::fs::remove_file(exe);
 }
@@ -83,11 +93,20 @@ fn c_example_reports_failure_with_status_name_and_text() {
         .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.starts_with("LCM_ERR_CONNECT: cannot connect to http://127.0.0.1:"), "{stderr}");
+    assert!(
+        stderr.starts_with("LCM_ERR_CONNECT: cannot connect to http://127.0.0.1:"),
+        "{stderr}"
+    );
 
-    let output = Command::new(&exe).env_remove("LCM_ENDPOINT").output().unwrap();
+    let output = Command::new(&exe)
+        .env_remove("LCM_ENDPOINT")
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.starts_with("LCM_ERR_CONFIG: endpoint is not set"), "{stderr}");
+    assert!(
+        stderr.starts_with("LCM_ERR_CONFIG: endpoint is not set"),
+        "{stderr}"
+    );
     let _ = std::fs::remove_file(exe);
 }

@@ -10,15 +10,24 @@ use lcm_outcome::ffi::*;
 
 #[test]
 fn a_late_answer_ends_the_call_at_its_deadline() {
-    let sim = sim_with(Faults { latency_ms: 3_000, ..Faults::default() });
+    let sim = sim_with(Faults {
+        latency_ms: 3_000,
+        ..Faults::default()
+    });
     let client = Client::for_endpoint(&sim.url());
     client.set("timeout_ms", "1000");
     let started = Instant::now();
     let result = client.send(&Call::sample());
     let elapsed = started.elapsed();
     assert_status(&result, LCM_ERR_TIMEOUT, &["timeout_ms (1000)"]);
-    assert!(elapsed >= Duration::from_millis(1_000), "returned early: {elapsed:?}");
-    assert!(elapsed <= Duration::from_millis(1_200), "deadline + 20% exceeded: {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(1_000),
+        "returned early: {elapsed:?}"
+    );
+    assert!(
+        elapsed <= Duration::from_millis(1_200),
+        "deadline + 20% exceeded: {elapsed:?}"
+    );
     assert_eq!(sim.request_count(), 1, "a timeout is never retried");
 }
 
@@ -26,9 +35,17 @@ fn a_late_answer_ends_the_call_at_its_deadline() {
 fn a_refused_connection_is_connect_after_the_retries() {
     let client = Client::for_endpoint(&refused_endpoint());
     let started = Instant::now();
-    assert_status(&client.send(&Call::sample()), LCM_ERR_CONNECT, &["Connection refused"]);
+    assert_status(
+        &client.send(&Call::sample()),
+        LCM_ERR_CONNECT,
+        &["Connection refused"],
+    );
     // Two retries with 50..100 ms then 100..200 ms of backoff.
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
@@ -37,13 +54,25 @@ fn retries_never_outlast_the_deadline() {
     client.set("retries", "10");
     client.set("timeout_ms", "400");
     let started = Instant::now();
-    assert_status(&client.send(&Call::sample()), LCM_ERR_CONNECT, &["no time left for a retry"]);
-    assert!(started.elapsed() <= Duration::from_millis(480), "{:?}", started.elapsed());
+    assert_status(
+        &client.send(&Call::sample()),
+        LCM_ERR_CONNECT,
+        &["no time left for a retry"],
+    );
+    assert!(
+        started.elapsed() <= Duration::from_millis(480),
+        "{:?}",
+        started.elapsed()
+    );
 }
 
 #[test]
 fn a_503_is_retried_and_then_succeeds() {
-    let sim = sim_with(Faults { fail_status: Some(503), fail_count: 1, ..Faults::default() });
+    let sim = sim_with(Faults {
+        fail_status: Some(503),
+        fail_count: 1,
+        ..Faults::default()
+    });
     let client = Client::for_endpoint(&sim.url());
     assert_status(&client.send(&Call::sample()), LCM_OK, &[]);
     assert_eq!(sim.request_count(), 2);
@@ -52,19 +81,35 @@ fn a_503_is_retried_and_then_succeeds() {
 
 #[test]
 fn a_500_is_not_retried() {
-    let sim = sim_with(Faults { fail_status: Some(500), fail_count: 1, ..Faults::default() });
+    let sim = sim_with(Faults {
+        fail_status: Some(500),
+        fail_count: 1,
+        ..Faults::default()
+    });
     let client = Client::for_endpoint(&sim.url());
-    assert_status(&client.send(&Call::sample()), LCM_ERR_HTTP_STATUS, &["HTTP 500"]);
+    assert_status(
+        &client.send(&Call::sample()),
+        LCM_ERR_HTTP_STATUS,
+        &["HTTP 500"],
+    );
     assert_eq!(sim.request_count(), 1);
     assert!(sim.accepted().is_empty());
 }
 
 #[test]
 fn retries_zero_means_one_attempt() {
-    let sim = sim_with(Faults { fail_status: Some(503), fail_count: 1, ..Faults::default() });
+    let sim = sim_with(Faults {
+        fail_status: Some(503),
+        fail_count: 1,
+        ..Faults::default()
+    });
     let client = Client::for_endpoint(&sim.url());
     client.set("retries", "0");
-    assert_status(&client.send(&Call::sample()), LCM_ERR_HTTP_STATUS, &["HTTP 503"]);
+    assert_status(
+        &client.send(&Call::sample()),
+        LCM_ERR_HTTP_STATUS,
+        &["HTTP 503"],
+    );
     assert_eq!(sim.request_count(), 1);
 }
 
@@ -89,10 +134,25 @@ fn a_retry_after_beyond_the_deadline_ends_the_call() {
 
 #[test]
 fn a_dropped_connection_is_an_unknown_outcome_not_a_success() {
-    let sim = sim_with(Faults { drop_connection: true, ..Faults::default() });
+    let sim = sim_with(Faults {
+        drop_connection: true,
+        ..Faults::default()
+    });
     let client = Client::for_endpoint(&sim.url());
     let started = Instant::now();
-    assert_status(&client.send(&Call::sample()), LCM_ERR_TIMEOUT, &["may or may not be recorded"]);
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
-    assert_eq!(sim.request_count(), 1, "the request may have been acted on: no retry");
+    assert_status(
+        &client.send(&Call::sample()),
+        LCM_ERR_TIMEOUT,
+        &["may or may not be recorded"],
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        sim.request_count(),
+        1,
+        "the request may have been acted on: no retry"
+    );
 }

@@ -33,17 +33,31 @@ fn environment_first_then_explicit_configuration_wins() {
     // Read once: later changes to the environment do not matter...
     std::env::set_var("LCM_SOURCE", "changed-later");
     assert_status(&Call::with_id("2").send_default(), LCM_OK, &[]);
-    assert_eq!(env_sim.requests().pop().unwrap().json().unwrap()["source"], "from-env");
+    assert_eq!(
+        env_sim.requests().pop().unwrap().json().unwrap()["source"],
+        "from-env"
+    );
 
     // ...explicit configuration does.
     assert_status(&configure("endpoint", &explicit_sim.url()), LCM_OK, &[]);
     assert_status(&configure("source", "explicit"), LCM_OK, &[]);
     assert_status(&Call::with_id("3").send_default(), LCM_OK, &[]);
-    assert_eq!(explicit_sim.requests()[0].json().unwrap()["source"], "explicit");
+    assert_eq!(
+        explicit_sim.requests()[0].json().unwrap()["source"],
+        "explicit"
+    );
     assert_eq!(env_sim.request_count(), 2);
 
     // Bad values are refused by name, and the setting stays as it was.
-    assert_status(&configure("timeout_ms", "ten"), LCM_ERR_CONFIG, &["timeout_ms 'ten'"]);
-    assert_status(&configure("nope", "1"), LCM_ERR_CONFIG, &["unknown option 'nope'"]);
+    assert_status(
+        &configure("timeout_ms", "ten"),
+        LCM_ERR_CONFIG,
+        &["timeout_ms 'ten'"],
+    );
+    assert_status(
+        &configure("nope", "1"),
+        LCM_ERR_CONFIG,
+        &["unknown option 'nope'"],
+    );
     assert_status(&Call::with_id("4").send_default(), LCM_OK, &[]);
 }

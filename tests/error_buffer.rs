@@ -23,7 +23,10 @@ fn send_into(client: &Client, call: &Call, len: usize) -> (lcm_status, Vec<u8>, 
 
 fn failing_call() -> Call {
     // Its message is known: "user_id is NULL" (15 bytes).
-    Call { user_id: None, ..Call::sample() }
+    Call {
+        user_id: None,
+        ..Call::sample()
+    }
 }
 
 #[test]
@@ -32,7 +35,10 @@ fn null_buffer_and_zero_length_write_nothing() {
     let status = unsafe { failing_call().send_raw(client.0, std::ptr::null_mut(), 0) };
     assert_eq!(status, LCM_ERR_INVALID_ARGUMENT);
     let status = unsafe { failing_call().send_raw(client.0, std::ptr::null_mut(), LCM_ERROR_SIZE) };
-    assert_eq!(status, LCM_ERR_INVALID_ARGUMENT, "NULL with a length is still NULL");
+    assert_eq!(
+        status, LCM_ERR_INVALID_ARGUMENT,
+        "NULL with a length is still NULL"
+    );
     let (status, written, overrun) = send_into(&client, &failing_call(), 0);
     assert_eq!(status, LCM_ERR_INVALID_ARGUMENT);
     assert!(written.is_empty() && !overrun);
@@ -46,7 +52,10 @@ fn every_length_is_terminated_and_never_overrun() {
         let (status, written, overrun) = send_into(&client, &failing_call(), len);
         assert_eq!(status, LCM_ERR_INVALID_ARGUMENT);
         assert!(!overrun, "wrote past {len} bytes");
-        let nul = written.iter().position(|&b| b == 0).expect("NUL-terminated");
+        let nul = written
+            .iter()
+            .position(|&b| b == 0)
+            .expect("NUL-terminated");
         let text = std::str::from_utf8(&written[..nul]).unwrap();
         assert_eq!(text, &full[..full.len().min(len - 1)], "len {len}");
     }
@@ -60,13 +69,25 @@ fn multibyte_messages_are_cut_at_a_character_boundary() {
     for len in 17..40 {
         let mut backing = vec![CANARY; len + 16];
         let status = unsafe {
-            lcm_client_configure(client.0, key.as_ptr(), c"1".as_ptr(), backing.as_mut_ptr(), len)
+            lcm_client_configure(
+                client.0,
+                key.as_ptr(),
+                c"1".as_ptr(),
+                backing.as_mut_ptr(),
+                len,
+            )
         };
         assert_eq!(status, LCM_ERR_CONFIG);
-        assert!(backing[len..].iter().all(|&b| b == CANARY), "overrun at {len}");
+        assert!(
+            backing[len..].iter().all(|&b| b == CANARY),
+            "overrun at {len}"
+        );
         // buffer_text panics unless the text is NUL-terminated, valid UTF-8.
         let text = buffer_text(&backing[..len]);
-        assert!(text.len() < len && text.starts_with("unknown option '"), "{text:?}");
+        assert!(
+            text.len() < len && text.starts_with("unknown option '"),
+            "{text:?}"
+        );
     }
 }
 
@@ -85,7 +106,11 @@ fn buffer_holds_empty_string_after_success() {
 #[test]
 fn longest_messages_fit_lcm_error_size() {
     // A long server answer and a long option name, the longest texts we quote.
-    let sim = sim_with(Faults { fail_status: Some(502), fail_count: 0, ..Faults::default() });
+    let sim = sim_with(Faults {
+        fail_status: Some(502),
+        fail_count: 0,
+        ..Faults::default()
+    });
     let client = Client::for_endpoint(&format!("{}/{}", sim.url(), "p".repeat(5000)));
     let (status, message) = client.send(&Call::sample());
     assert_eq!(status, LCM_ERR_HTTP_STATUS);

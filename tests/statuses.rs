@@ -24,8 +24,15 @@ fn ok_when_lcm_confirms() {
 fn invalid_argument_for_a_null_string() {
     let sim = sim();
     let client = Client::for_endpoint(&sim.url());
-    let call = Call { user_id: None, ..Call::sample() };
-    assert_status(&client.send(&call), LCM_ERR_INVALID_ARGUMENT, &["user_id is NULL"]);
+    let call = Call {
+        user_id: None,
+        ..Call::sample()
+    };
+    assert_status(
+        &client.send(&call),
+        LCM_ERR_INVALID_ARGUMENT,
+        &["user_id is NULL"],
+    );
     assert_eq!(sim.request_count(), 0);
 }
 
@@ -38,7 +45,11 @@ fn invalid_argument_for_a_null_client() {
 #[test]
 fn config_without_an_endpoint() {
     let client = Client::new();
-    assert_status(&client.send(&Call::sample()), LCM_ERR_CONFIG, &["endpoint is not set"]);
+    assert_status(
+        &client.send(&Call::sample()),
+        LCM_ERR_CONFIG,
+        &["endpoint is not set"],
+    );
 }
 
 #[test]
@@ -49,8 +60,16 @@ fn config_for_unknown_options_and_bad_values() {
         LCM_ERR_CONFIG,
         &["unknown option 'timeout'", "timeout_ms"],
     );
-    assert_status(&client.configure("retries", "-1"), LCM_ERR_CONFIG, &["retries '-1'"]);
-    assert_status(&client.configure("endpoint", "lcm:8080"), LCM_ERR_CONFIG, &["endpoint"]);
+    assert_status(
+        &client.configure("retries", "-1"),
+        LCM_ERR_CONFIG,
+        &["retries '-1'"],
+    );
+    assert_status(
+        &client.configure("endpoint", "lcm:8080"),
+        LCM_ERR_CONFIG,
+        &["endpoint"],
+    );
     assert_status(&client.configure("log_level", "debug"), LCM_OK, &[]);
 }
 
@@ -61,13 +80,19 @@ fn connect_when_nothing_listens() {
     assert_status(
         &client.send(&Call::sample()),
         LCM_ERR_CONNECT,
-        &["cannot connect to http://127.0.0.1:", "the outcome was not sent"],
+        &[
+            "cannot connect to http://127.0.0.1:",
+            "the outcome was not sent",
+        ],
     );
 }
 
 #[test]
 fn timeout_when_the_answer_is_late() {
-    let sim = sim_with(Faults { latency_ms: 2_000, ..Faults::default() });
+    let sim = sim_with(Faults {
+        latency_ms: 2_000,
+        ..Faults::default()
+    });
     let client = Client::for_endpoint(&sim.url());
     client.set("timeout_ms", "300");
     assert_status(
@@ -79,7 +104,11 @@ fn timeout_when_the_answer_is_late() {
 
 #[test]
 fn http_status_for_a_server_error() {
-    let sim = sim_with(Faults { fail_status: Some(500), fail_count: 0, ..Faults::default() });
+    let sim = sim_with(Faults {
+        fail_status: Some(500),
+        fail_count: 0,
+        ..Faults::default()
+    });
     let client = Client::for_endpoint(&sim.url());
     assert_status(
         &client.send(&Call::sample()),
@@ -91,27 +120,45 @@ fn http_status_for_a_server_error() {
 #[test]
 fn http_status_for_a_client_error_is_final() {
     // As an LCM that refuses the auth token would answer.
-    let sim = sim_with(Faults { fail_status: Some(401), fail_count: 0, ..Faults::default() });
+    let sim = sim_with(Faults {
+        fail_status: Some(401),
+        fail_count: 0,
+        ..Faults::default()
+    });
     let client = Client::for_endpoint(&sim.url());
-    assert_status(&client.send(&Call::sample()), LCM_ERR_HTTP_STATUS, &["HTTP 401 Unauthorized"]);
+    assert_status(
+        &client.send(&Call::sample()),
+        LCM_ERR_HTTP_STATUS,
+        &["HTTP 401 Unauthorized"],
+    );
     assert_eq!(sim.request_count(), 1, "4xx other than 429 is not retried");
 }
 
 #[test]
 fn bad_response_for_a_malformed_body() {
-    let sim = sim_with(Faults { malformed: true, ..Faults::default() });
+    let sim = sim_with(Faults {
+        malformed: true,
+        ..Faults::default()
+    });
     let client = Client::for_endpoint(&sim.url());
     assert_status(
         &client.send(&Call::sample()),
         LCM_ERR_BAD_RESPONSE,
-        &["is not a JSON result envelope", "body: '{\"channel\":\"LCM\""],
+        &[
+            "is not a JSON result envelope",
+            "body: '{\"channel\":\"LCM\"",
+        ],
     );
 }
 
 #[test]
 fn rejected_for_an_unknown_call_id() {
     let calls: HashSet<String> = ["known-1".to_string()].into();
-    let sim = Sim::start(SimConfig { calls: Some(calls), ..SimConfig::default() }).unwrap();
+    let sim = Sim::start(SimConfig {
+        calls: Some(calls),
+        ..SimConfig::default()
+    })
+    .unwrap();
     let client = Client::for_endpoint(&sim.url());
     assert_status(
         &client.send(&Call::with_id("unknown-9")),

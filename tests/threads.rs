@@ -36,7 +36,11 @@ fn many_threads_share_one_client_and_every_outcome_is_recorded_once() {
     let unique: HashSet<&String> = ids.iter().collect();
     assert_eq!(ids.len(), THREADS * CALLS);
     assert_eq!(unique.len(), THREADS * CALLS, "no outcome recorded twice");
-    assert!(sim.connection_count() <= THREADS, "connections are pooled: {}", sim.connection_count());
+    assert!(
+        sim.connection_count() <= THREADS,
+        "connections are pooled: {}",
+        sim.connection_count()
+    );
 }
 
 #[test]
@@ -53,7 +57,11 @@ fn reconfiguring_while_sending_is_safe_and_takes_effect() {
         })
     };
     for i in 0..50 {
-        let target = if i % 2 == 0 { second.url() } else { first.url() };
+        let target = if i % 2 == 0 {
+            second.url()
+        } else {
+            first.url()
+        };
         client.set("endpoint", &target);
         client.set("source", &format!("source-{i}"));
     }

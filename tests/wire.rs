@@ -46,7 +46,11 @@ fn vendor_sample_inputs_give_the_vendor_sample_request() {
 
     // Integers on the wire, not 0.0 or "1": compare the raw text too.
     let raw = String::from_utf8(request.body.clone()).unwrap();
-    for fragment in [r#""OutcomeId":1,"#, r#""LeadScore":0,"#, r#""TargetAmount":0}"#] {
+    for fragment in [
+        r#""OutcomeId":1,"#,
+        r#""LeadScore":0,"#,
+        r#""TargetAmount":0}"#,
+    ] {
         assert!(raw.contains(fragment), "{raw} lacks {fragment}");
     }
     assert_eq!(request.method, "POST");
@@ -56,16 +60,27 @@ fn vendor_sample_inputs_give_the_vendor_sample_request() {
 
 #[test]
 fn numbers_whole_as_integers_others_as_shortest_decimals() {
-    let call = Call { lead_score: 87.0, target_amount: 1234.5, ..Call::sample() };
+    let call = Call {
+        lead_score: 87.0,
+        target_amount: 1234.5,
+        ..Call::sample()
+    };
     let (body, request) = sent(&call, &[]);
     let raw = String::from_utf8(request.body).unwrap();
     assert!(raw.contains(r#""LeadScore":87,"#), "{raw}");
     assert!(raw.contains(r#""TargetAmount":1234.5}"#), "{raw}");
     assert_eq!(body["data"]["TargetAmount"].as_f64(), Some(1234.5));
 
-    let call = Call { lead_score: -0.0, target_amount: 0.1, ..Call::sample() };
+    let call = Call {
+        lead_score: -0.0,
+        target_amount: 0.1,
+        ..Call::sample()
+    };
     let raw = String::from_utf8(sent(&call, &[]).1.body).unwrap();
-    assert!(raw.contains(r#""LeadScore":0,"#) && raw.contains(r#""TargetAmount":0.1}"#), "{raw}");
+    assert!(
+        raw.contains(r#""LeadScore":0,"#) && raw.contains(r#""TargetAmount":0.1}"#),
+        "{raw}"
+    );
 }
 
 #[test]
@@ -79,7 +94,10 @@ fn outcome_id_follows_design_section_2() {
         ("SALE", json!("SALE")),
     ];
     for (given, on_wire) in cases {
-        let call = Call { outcome_id: Some(given.as_bytes().to_vec()), ..Call::sample() };
+        let call = Call {
+            outcome_id: Some(given.as_bytes().to_vec()),
+            ..Call::sample()
+        };
         let (body, _) = sent(&call, &[]);
         assert_eq!(body["data"]["OutcomeId"], on_wire, "OutcomeId {given:?}");
         assert!(body["data"].get("OutcomeID").is_none());
@@ -107,7 +125,13 @@ fn any_text_round_trips_unchanged_in_every_string_field() {
         };
         let (body, _) = sent(&call, &[]);
         let data = &body["data"];
-        for key in ["callid", "AccountNumber", "OutcomeId", "UserID", "AgentComments"] {
+        for key in [
+            "callid",
+            "AccountNumber",
+            "OutcomeId",
+            "UserID",
+            "AgentComments",
+        ] {
             assert_eq!(data[key].as_str(), Some(text), "{key}");
         }
     }
@@ -128,8 +152,16 @@ fn one_connection_serves_sequential_calls() {
     let sim = sim();
     let client = Client::for_endpoint(&sim.url());
     for i in 0..20 {
-        assert_status(&client.send(&Call::with_id(&format!("seq-{i}"))), LCM_OK, &[]);
+        assert_status(
+            &client.send(&Call::with_id(&format!("seq-{i}"))),
+            LCM_OK,
+            &[],
+        );
     }
     assert_eq!(sim.accepted().len(), 20);
-    assert_eq!(sim.connection_count(), 1, "keep-alive: one TCP connection for 20 calls");
+    assert_eq!(
+        sim.connection_count(),
+        1,
+        "keep-alive: one TCP connection for 20 calls"
+    );
 }

@@ -115,7 +115,9 @@ mod tests {
         let f: unsafe extern "C" fn(*mut c_char, usize) -> lcm_status = panicking;
         let status = unsafe { f(buf.as_mut_ptr(), buf.len()) };
         assert_eq!(status, Status::Internal.code());
-        let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap();
+        let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+            .to_str()
+            .unwrap();
         assert!(text.contains("deliberate test panic"), "{text}");
         assert!(text.starts_with("internal error in lcm-outcome"));
     }
@@ -131,7 +133,9 @@ mod tests {
                 continue;
             }
             assert!(buf[len..].iter().all(|&b| b == 0x7f), "wrote past {len}");
-            let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap();
+            let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) }
+                .to_str()
+                .unwrap();
             assert!(message.starts_with(text) && text.len() < len);
         }
     }

@@ -87,7 +87,11 @@ pub unsafe extern "C" fn lcm_configure(
 /// `err` is NULL or points to `err_len` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn lcm_client_new(err: *mut c_char, err_len: usize) -> *mut lcm_client {
-    match catch_panic(|| Box::new(lcm_client { client: Client::new() })) {
+    match catch_panic(|| {
+        Box::new(lcm_client {
+            client: Client::new(),
+        })
+    }) {
         Ok(handle) => {
             // SAFETY: the buffer contract is the caller's, as documented.
             unsafe { write_error_buffer(err, err_len, "") };

@@ -6,12 +6,11 @@ use super::boundary::catch_panic;
 use super::lcm_status;
 use crate::error::Status;
 
-const VERSION: &CStr = match CStr::from_bytes_with_nul(
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
-) {
-    Ok(v) => v,
-    Err(_) => panic!("the crate version contains a NUL"),
-};
+const VERSION: &CStr =
+    match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+        Ok(v) => v,
+        Err(_) => panic!("the crate version contains a NUL"),
+    };
 
 /// The library's version, `"MAJOR.MINOR.PATCH"`, equal to the
 /// `LCM_OUTCOME_VERSION_*` macros of the header it was built with.

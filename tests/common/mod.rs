@@ -38,7 +38,10 @@ impl Call {
 
     /// The sample with another call id.
     pub fn with_id(id: &str) -> Call {
-        Call { call_id: Some(id.as_bytes().to_vec()), ..Call::sample() }
+        Call {
+            call_id: Some(id.as_bytes().to_vec()),
+            ..Call::sample()
+        }
     }
 
     /// Sends through `lcm_client_set_outcome` with an `LCM_ERROR_SIZE` buffer.
@@ -67,17 +70,33 @@ impl Call {
     }
 
     /// Sends with an error buffer of `err_len` bytes.
-    pub fn send_with_buffer(&self, client: *mut lcm_client, err_len: usize) -> (lcm_status, String) {
+    pub fn send_with_buffer(
+        &self,
+        client: *mut lcm_client,
+        err_len: usize,
+    ) -> (lcm_status, String) {
         let mut err = vec![0x55 as c_char; err_len.max(1)];
         let status = unsafe { self.send_raw(client, err.as_mut_ptr(), err_len) };
-        (status, if err_len == 0 { String::new() } else { buffer_text(&err) })
+        (
+            status,
+            if err_len == 0 {
+                String::new()
+            } else {
+                buffer_text(&err)
+            },
+        )
     }
 
     /// Sends with whatever error buffer pointer and length the test wants.
     ///
     /// # Safety
     /// `err` must be NULL or point to `err_len` writable bytes.
-    pub unsafe fn send_raw(&self, client: *mut lcm_client, err: *mut c_char, err_len: usize) -> lcm_status {
+    pub unsafe fn send_raw(
+        &self,
+        client: *mut lcm_client,
+        err: *mut c_char,
+        err_len: usize,
+    ) -> lcm_status {
         let a = self.c_strings();
         unsafe {
             lcm_client_set_outcome(
@@ -96,8 +115,17 @@ impl Call {
     }
 
     fn c_strings(&self) -> [Option<CString>; 5] {
-        [&self.call_id, &self.account_number, &self.outcome_id, &self.user_id, &self.agent_comments]
-            .map(|f| f.as_ref().map(|b| CString::new(b.clone()).expect("no NUL in test strings")))
+        [
+            &self.call_id,
+            &self.account_number,
+            &self.outcome_id,
+            &self.user_id,
+            &self.agent_comments,
+        ]
+        .map(|f| {
+            f.as_ref()
+                .map(|b| CString::new(b.clone()).expect("no NUL in test strings"))
+        })
     }
 }
 
@@ -143,8 +171,9 @@ impl Client {
     pub fn configure(&self, key: &str, value: &str) -> (lcm_status, String) {
         let (k, v) = (CString::new(key).unwrap(), CString::new(value).unwrap());
         let mut err = [0x55 as c_char; LCM_ERROR_SIZE];
-        let status =
-            unsafe { lcm_client_configure(self.0, k.as_ptr(), v.as_ptr(), err.as_mut_ptr(), err.len()) };
+        let status = unsafe {
+            lcm_client_configure(self.0, k.as_ptr(), v.as_ptr(), err.as_mut_ptr(), err.len())
+        };
         (status, buffer_text(&err))
     }
 
@@ -173,12 +202,18 @@ pub fn sim() -> Sim {
 
 /// A simulator injecting `faults` from the first request on.
 pub fn sim_with(faults: Faults) -> Sim {
-    Sim::start(SimConfig { faults, ..SimConfig::default() }).expect("start lcm-sim")
+    Sim::start(SimConfig {
+        faults,
+        ..SimConfig::default()
+    })
+    .expect("start lcm-sim")
 }
 
 /// The name of a status, for readable assertion messages.
 pub fn name(status: lcm_status) -> &'static str {
-    unsafe { CStr::from_ptr(lcm_status_name(status)) }.to_str().unwrap()
+    unsafe { CStr::from_ptr(lcm_status_name(status)) }
+        .to_str()
+        .unwrap()
 }
 
 /// Asserts status and that the message contains every one of `words`.
@@ -205,7 +240,10 @@ pub fn refused_endpoint() -> String {
 /// `target/debug` (or the profile in use): where cargo put liblcm_outcome.so.
 pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent().and_then(|deps| deps.parent()).unwrap().to_path_buf()
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .unwrap()
+        .to_path_buf()
 }
 
 /// The repository root.
