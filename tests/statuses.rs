@@ -189,3 +189,19 @@ fn status_names_cover_every_code() {
         assert_eq!(name(code), text);
     }
 }
+
+#[test]
+fn http_status_for_a_redirect_which_is_not_followed() {
+    let sim = sim_with(Faults {
+        fail_status: Some(302),
+        fail_count: 0,
+        ..Faults::default()
+    });
+    let client = Client::for_endpoint(&sim.url());
+    assert_status(
+        &client.send(&Call::sample()),
+        LCM_ERR_HTTP_STATUS,
+        &["HTTP 302 Found", "redirects are not followed"],
+    );
+    assert_eq!(sim.request_count(), 1);
+}

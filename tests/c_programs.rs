@@ -1,5 +1,6 @@
-//! `examples/c/set_outcome.c`, compiled by the system C compiler against the
-//! committed header, linked to the cdylib, and run against lcm-sim.
+//! C programs compiled by the system C compiler against the committed header,
+//! linked to the cdylib, and run against lcm-sim: the example users copy, and a
+//! pre-forking dialer.
 
 mod common;
 
@@ -37,11 +38,17 @@ fn compile_c(source: &Path, exe: &Path) {
     );
 }
 
-fn example_exe() -> PathBuf {
+/// Compiles the C program at `path` (relative to the repository) into a fresh
+/// executable under cargo's temporary directory.
+fn build_c_program(path: &str, name: &str) -> PathBuf {
     let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let exe = dir.join(format!("set_outcome_{}", std::process::id()));
-    compile_c(&repo_dir().join("examples/c/set_outcome.c"), &exe);
+    let exe = dir.join(format!("{name}_{}", std::process::id()));
+    compile_c(&repo_dir().join(path), &exe);
     exe
+}
+
+fn example_exe() -> PathBuf {
+    build_c_program("examples/c/set_outcome.c", "set_outcome")
 }
 
 #[test]
@@ -108,5 +115,30 @@ fn c_example_reports_failure_with_status_name_and_text() {
         stderr.starts_with("LCM_ERR_CONFIG: endpoint is not set"),
         "{stderr}"
     );
+    let _ = std::fs::remove_file(exe);
+}
+
+#[test]
+fn after_fork_parent_and_child_never_share_a_connection() {
+    let sim = sim();
+    let exe = build_c_program("tests/c/fork_safety.c", "fork_safety");
+    let output = Command::new(&exe).arg(sim.url()).output().unwrap();
+    assert!(
+        output.status.success(),
+        "exit {:?}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let mut ids: Vec<String> = sim
+        .accepted()
+        .iter()
+        .map(|o| o["callid"].as_str().unwrap().to_string())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["before-fork", "child", "parent"]);
+    // The parent's first call left one pooled connection, which the parent reuses
+    // after the child is done; the child opens a second one. Had the child used the
+    // parent's socket, there would be one connection.
+    assert_eq!(sim.connection_count(), 2);
     let _ = std::fs::remove_file(exe);
 }
