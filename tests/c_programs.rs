@@ -9,10 +9,16 @@ use std::process::Command;
 
 use common::*;
 
-/// Compiles `source` with `cc` (or `$CC`) into `exe`, strictly, against
-/// `include/lcm_outcome.h` and `liblcm_outcome.so`.
+/// Compiles `source` with `cc` (or `$CC`; `c++` or `$CXX` for `.cpp`) into `exe`,
+/// strictly, against `include/lcm_outcome.h` and `liblcm_outcome.so`.
 fn compile_c(source: &Path, exe: &Path) {
-    let cc = std::env::var("CC").unwrap_or_else(|_| "cc".into());
+    let cpp = source.extension().is_some_and(|e| e == "cpp");
+    let (var, default, standard) = if cpp {
+        ("CXX", "c++", "-std=c++17")
+    } else {
+        ("CC", "cc", "-std=c99")
+    };
+    let cc = std::env::var(var).unwrap_or_else(|_| default.into());
     let lib_dir = target_dir();
     assert!(
         lib_dir.join("liblcm_outcome.so").exists(),
@@ -20,7 +26,7 @@ fn compile_c(source: &Path, exe: &Path) {
         lib_dir.display()
     );
     let output = Command::new(&cc)
-        .args(["-std=c99", "-Wall", "-Wextra", "-Werror", "-pedantic"])
+        .args([standard, "-Wall", "-Wextra", "-Werror", "-pedantic"])
         .arg("-I")
         .arg(repo_dir().join("include"))
         .arg(source)
@@ -140,5 +146,19 @@ fn after_fork_parent_and_child_never_share_a_connection() {
     // after the child is done; the child opens a second one. Had the child used the
     // parent's socket, there would be one connection.
     assert_eq!(sim.connection_count(), 2);
+    let _ = std::fs::remove_file(exe);
+}
+
+#[test]
+fn header_compiles_and_links_as_cpp() {
+    let exe = build_c_program("tests/c/header_in_cpp.cpp", "header_in_cpp");
+    let output = Command::new(&exe).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let expected = format!("{} LCM_OK\n", env!("CARGO_PKG_VERSION"));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
     let _ = std::fs::remove_file(exe);
 }
