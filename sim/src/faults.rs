@@ -15,7 +15,7 @@ pub struct Faults {
     /// that times out can check that the outcome was recorded anyway).
     pub latency_ms: u64,
     /// Answer with this HTTP status and the body `{"error":"injected fault"}`.
-    /// Statuses outside 100..=999 are sent as 500.
+    /// Statuses outside 200..=999 are sent as 500 (1xx cannot be a final answer).
     pub fail_status: Option<u16>,
     /// How many requests get `fail_status`; after that, normal behaviour resumes (and
     /// `fail_status` reads back as `None`). `0` means every request.

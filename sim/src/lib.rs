@@ -1,6 +1,7 @@
 //! `lcm-sim`: a local stand-in for the LCM web service's `SetCallOutcomeWithComments`.
 //!
-//! A real HTTP/1.1 server, meant for loopback, that behaves as the vendor page documents:
+//! A real HTTP/1.1 server, built on [hyper](https://hyper.rs) and a small tokio runtime of
+//! its own, meant for loopback, that behaves as the vendor page documents:
 //! it validates the request envelope and every data field strictly (a test double should
 //! catch client bugs), answers the documented `WS_Error` cases, records each accepted
 //! outcome, and injects faults on demand (latency, error statuses, a malformed body, a
@@ -26,13 +27,17 @@
 //! - otherwise the outcome is recorded, then 200 with the vendor's sample response.
 //!
 //! Every answer carries `Content-Length`; connections are kept alive unless the client
-//! asks otherwise.
+//! asks otherwise. A request hyper cannot parse gets hyper's own 400 (or 431) and a closed
+//! connection; a body over 16 MiB gets 413.
+//!
+//! The public API is synchronous: the server runs on its own threads (one that owns the
+//! runtime, and a few runtime workers), so a [`Sim`] can be started, queried, stopped and
+//! dropped from any thread, inside another async runtime or not.
 #![warn(missing_docs)]
 
 mod cli;
 mod envelope;
 mod faults;
-mod http;
 mod record;
 mod server;
 
@@ -43,13 +48,12 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::thread::JoinHandle;
 
 pub use cli::{run_cli, CliError, USAGE};
 pub use faults::Faults;
 
 use record::Recorder;
-use server::Shared;
+use server::{Server, Shared};
 
 /// How to run a [`Sim`]. The default: no record file, any call id known, no faults,
 /// the default connection limit.
@@ -62,8 +66,9 @@ pub struct SimConfig {
     pub calls: Option<HashSet<String>>,
     /// Faults injected from the first request on.
     pub faults: Faults,
-    /// The most connections served at once, one thread each; 0 means the default (1024).
-    /// Further connections wait in the listen backlog until one closes.
+    /// The most connections served at once; 0 means the default (1024). Further
+    /// connections wait in the listen backlog until one closes. (The name is historical:
+    /// connections are tasks on a few runtime threads, not a thread each.)
     pub threads: usize,
 }
 
@@ -74,7 +79,8 @@ pub struct ReceivedRequest {
     pub method: String,
     /// The request target, as sent (`"/lcm"`, query included).
     pub path: String,
-    /// The headers in the order received, names as sent.
+    /// The headers, names in lower case (as hyper gives them), each name's values in the
+    /// order received.
     pub headers: Vec<(String, String)>,
     /// The body, de-chunked when it was sent chunked.
     pub body: Vec<u8>,
@@ -99,7 +105,7 @@ impl ReceivedRequest {
 pub struct Sim {
     shared: Arc<Shared>,
     addr: SocketAddr,
-    accept: Option<JoinHandle<()>>,
+    server: Option<Server>,
 }
 
 impl Sim {
@@ -114,17 +120,12 @@ impl Sim {
         let recorder = Recorder::open(config.record.as_deref())?;
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(
-            config.calls,
-            config.faults,
-            recorder,
-            config.threads,
-        ));
-        let accept = server::spawn_accept(listener, Arc::clone(&shared))?;
+        let shared = Arc::new(Shared::new(config.calls, config.faults, recorder));
+        let server = Server::start(listener, Arc::clone(&shared), config.threads)?;
         Ok(Sim {
             shared,
             addr,
-            accept: Some(accept),
+            server: Some(server),
         })
     }
 
@@ -159,7 +160,8 @@ impl Sim {
     }
 
     /// Every request received so far, in order, faulted or not. Requests that were not
-    /// readable HTTP (answered 400/413/431/505 and closed) are not included.
+    /// readable HTTP (answered 400/431 by hyper, or 413 for a body over 16 MiB) are not
+    /// included.
     pub fn requests(&self) -> Vec<ReceivedRequest> {
         lock(&self.shared.requests).clone()
     }
@@ -181,9 +183,9 @@ impl Sim {
         self.shared.connections.load(Ordering::SeqCst)
     }
 
-    /// Stops the simulator: closes the listener and every open connection (a client
-    /// sees EOF), cuts latency sleeps short and waits for the threads, at most a few
-    /// seconds. Dropping the `Sim` does the same.
+    /// Stops the simulator: closes the listener and every open connection, idle or busy
+    /// (a client sees EOF, no answer), cuts latency sleeps short and waits for the
+    /// server's threads, at most a few seconds. Dropping the `Sim` does the same.
     pub fn stop(self) {
         drop(self);
     }
@@ -191,7 +193,9 @@ impl Sim {
 
 impl Drop for Sim {
     fn drop(&mut self) {
-        server::stop(&self.shared, self.addr, self.accept.take());
+        if let Some(server) = self.server.take() {
+            server.stop();
+        }
     }
 }
 
@@ -218,7 +222,7 @@ pub fn load_calls_file(path: &Path) -> io::Result<HashSet<String>> {
         .collect())
 }
 
-/// Locks a mutex, ignoring poisoning: a panic in one connection thread must not take
+/// Locks a mutex, ignoring poisoning: a panic in one connection task must not take
 /// the whole simulator down, and every critical section leaves consistent data.
 pub(crate) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(PoisonError::into_inner)

@@ -1,26 +1,51 @@
-//! The server machinery: the accept loop, one thread per TCP connection, the answer to
-//! each request, and a shutdown that never hangs.
+//! The server machinery, on hyper (HTTP/1.1) and a small tokio runtime of its own: the
+//! accept loop, one task per TCP connection, the answer to each request, and a shutdown
+//! that never hangs.
+//!
+//! The runtime lives on a thread of its own (`lcm-sim`), which builds it, serves until
+//! [`Server::stop`] and then shuts it down there; so a [`Sim`](crate::Sim) can be stopped
+//! or dropped anywhere, even inside another async runtime.
 
-use std::collections::{HashMap, HashSet};
-use std::io::{BufReader, Read, Write};
-use std::net::{Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::collections::HashSet;
+use std::error::Error;
+use std::fmt;
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::{Body, Bytes, Incoming};
+use hyper::header::{self, HeaderValue};
+use hyper::http::request::Parts;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper::{Method, Request, Response, StatusCode, Version};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
 use crate::envelope;
 use crate::faults::{Action, Faults, Plan, MALFORMED_BODY};
-use crate::http::{self, Framing, Head, ReadError, Response};
 use crate::record::Recorder;
 use crate::{lock, ReceivedRequest};
 
 /// Connections served at once when [`SimConfig::threads`](crate::SimConfig) is 0.
 pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1024;
-/// How long [`stop`] waits for connection threads to finish before giving up on them.
-const STOP_GRACE: Duration = Duration::from_secs(5);
+/// Most bytes accepted for a request body; beyond it the answer is 413.
+/// Far above any real outcome (the client caps each string at 64 KiB).
+const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
+/// How long the runtime's shutdown waits for its worker threads (they only ever run
+/// short, non-blocking steps, so this is a bound, not an expected time).
+const STOP_GRACE: Duration = Duration::from_secs(3);
+/// How long [`Server::stop`] waits for the runtime thread before leaving it detached.
+const STOP_WAIT: Duration = Duration::from_secs(4);
 
-/// State shared by the accept thread, the connection threads and the [`Sim`](crate::Sim).
+type Answer = Response<Full<Bytes>>;
+
+/// State shared by the connection tasks and the [`Sim`](crate::Sim).
 pub(crate) struct Shared {
     pub calls: Option<HashSet<String>>,
     pub faults: Mutex<Faults>,
@@ -28,21 +53,6 @@ pub(crate) struct Shared {
     pub recorder: Recorder,
     /// TCP connections accepted so far.
     pub connections: AtomicUsize,
-    max_connections: usize,
-    stopping: AtomicBool,
-    /// Open connections, with a handle on each socket so that stop can shut it down
-    /// (a thread blocked reading an idle keep-alive connection wakes up only that way).
-    live: Mutex<Live>,
-    live_changed: Condvar,
-    /// Wakes latency sleeps at stop.
-    wake: Mutex<()>,
-    wake_cv: Condvar,
-}
-
-#[derive(Default)]
-struct Live {
-    next_id: u64,
-    streams: HashMap<u64, TcpStream>,
 }
 
 impl Shared {
@@ -50,7 +60,6 @@ impl Shared {
         calls: Option<HashSet<String>>,
         faults: Faults,
         recorder: Recorder,
-        max_connections: usize,
     ) -> Shared {
         Shared {
             calls,
@@ -58,309 +67,378 @@ impl Shared {
             requests: Mutex::new(Vec::new()),
             recorder,
             connections: AtomicUsize::new(0),
-            max_connections: if max_connections == 0 {
-                DEFAULT_MAX_CONNECTIONS
-            } else {
-                max_connections
-            },
-            stopping: AtomicBool::new(false),
-            live: Mutex::new(Live::default()),
-            live_changed: Condvar::new(),
-            wake: Mutex::new(()),
-            wake_cv: Condvar::new(),
         }
     }
 
-    fn stopping(&self) -> bool {
-        self.stopping.load(Ordering::SeqCst)
-    }
-
-    /// Sleeps for `d`, or less if the simulator stops meanwhile.
-    fn pause(&self, d: Duration) {
-        if d.is_zero() {
-            return;
-        }
-        let deadline = Instant::now() + d;
-        let mut guard = lock(&self.wake);
-        while !self.stopping() {
-            let now = Instant::now();
-            if now >= deadline {
-                break;
-            }
-            guard = self
-                .wake_cv
-                .wait_timeout(guard, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        }
-    }
-
-    /// Forgets a finished connection.
-    fn forget(&self, id: u64) {
-        lock(&self.live).streams.remove(&id);
-        self.live_changed.notify_all();
-    }
-
-    fn log_request(&self, head: &Head, body: &[u8]) {
-        lock(&self.requests).push(ReceivedRequest {
-            method: head.method.clone(),
-            path: head.target.clone(),
-            headers: head.headers.clone(),
+    fn log_request(&self, parts: &Parts, body: &[u8]) {
+        let headers = parts
+            .headers
+            .iter()
+            .map(|(name, value)| {
+                let value = String::from_utf8_lossy(value.as_bytes()).into_owned();
+                (name.as_str().to_owned(), value)
+            })
+            .collect();
+        let request = ReceivedRequest {
+            method: parts.method.as_str().to_owned(),
+            path: parts.uri.to_string(),
+            headers,
             body: body.to_vec(),
-        });
+        };
+        lock(&self.requests).push(request);
     }
 
     /// The answer LCM would give (no faults involved); records an accepted outcome
     /// before returning its answer.
-    fn answer(&self, head: &Head, body: &[u8]) -> Response {
-        if head.method != "POST" {
-            let message = format!("method: expected POST, got {}", head.method);
-            return Response::error(405, &message).with_header("Allow", "POST".to_owned());
+    fn answer(&self, parts: &Parts, body: &[u8]) -> Answer {
+        if parts.method != Method::POST {
+            let message = format!("method: expected POST, got {}", parts.method);
+            let mut answer = error(405, &message);
+            answer
+                .headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return answer;
         }
         // The design sends Content-Type: application/json; a client that forgets it (curl
         // -d sends a form type) has a bug a real server may punish, so catch it here.
-        let media_type = head
-            .header("content-type")
-            .map(|v| v.split(';').next().unwrap_or("").trim());
+        let media_type = parts.headers.get(header::CONTENT_TYPE).map(|v| {
+            String::from_utf8_lossy(v.as_bytes())
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_owned()
+        });
         match media_type {
             Some(t) if t.eq_ignore_ascii_case("application/json") => {}
             Some(t) => {
                 let message = format!("Content-Type: expected application/json, got {t:?}");
-                return Response::error(415, &message);
+                return error(415, &message);
             }
-            None => {
-                return Response::error(415, "Content-Type: missing, expected application/json")
-            }
+            None => return error(415, "Content-Type: missing, expected application/json"),
         }
         let request = match envelope::parse_request(body) {
             Ok(request) => request,
-            Err(message) => return Response::error(400, &message),
+            Err(message) => return error(400, &message),
         };
         if request.callid.is_empty() {
-            return Response::json(200, envelope::ws_error("", "Callid is empty"));
+            return json(200, envelope::ws_error("", "Callid is empty"));
         }
         if let Some(calls) = &self.calls {
             if !calls.contains(&request.callid) {
                 let detail = format!("Invalid Call ID:{}", request.callid);
-                return Response::json(200, envelope::ws_error(&request.callid, &detail));
+                return json(200, envelope::ws_error(&request.callid, &detail));
             }
         }
         let callid = request.callid;
         match self.recorder.record(request.data, request.source) {
-            Ok(()) => Response::json(200, envelope::success(&callid)),
+            Ok(()) => json(200, envelope::success(&callid)),
             // Not recorded, so never "success": a 500 the client reports as an HTTP error.
-            Err(e) => Response::error(500, &format!("record: cannot write the record file ({e})")),
+            Err(e) => error(500, &format!("record: cannot write the record file ({e})")),
         }
     }
 }
 
-/// Binds nothing; runs the accept loop on `listener` in a new thread.
-pub(crate) fn spawn_accept(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-) -> std::io::Result<JoinHandle<()>> {
-    thread::Builder::new()
-        .name("lcm-sim-accept".to_owned())
-        .spawn(move || accept_loop(&listener, &shared))
+/// A JSON response; `Full` gives it a `Content-Length`.
+fn json(status: u16, body: impl Into<Bytes>) -> Answer {
+    let mut answer = Response::new(Full::new(body.into()));
+    // hyper sends no 1xx as a final answer; such a status is sent as 500.
+    *answer.status_mut() = StatusCode::from_u16(status)
+        .ok()
+        .filter(|s| !s.is_informational())
+        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    answer.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    answer
 }
 
-fn accept_loop(listener: &TcpListener, shared: &Arc<Shared>) {
-    loop {
-        {
-            // At the cap, leave further connections in the kernel's backlog until one ends.
-            let mut live = lock(&shared.live);
-            while live.streams.len() >= shared.max_connections && !shared.stopping() {
-                live = shared
-                    .live_changed
-                    .wait(live)
-                    .unwrap_or_else(|e| e.into_inner());
+/// A JSON `{"error": message}` response; the message is JSON-escaped.
+fn error(status: u16, message: &str) -> Answer {
+    json(status, serde_json::json!({ "error": message }).to_string())
+}
+
+/// The service's error that makes hyper close the connection without writing a byte:
+/// the `drop_connection` fault.
+#[derive(Debug)]
+struct DropConnection;
+
+impl fmt::Display for DropConnection {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("drop_connection fault")
+    }
+}
+
+impl Error for DropConnection {}
+
+/// Whether the client waits for `100 Continue` before sending its body.
+fn expects_continue(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get(header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"))
+}
+
+/// Reads the whole body, at most [`MAX_BODY_BYTES`]; `Err` is the answer to send instead.
+async fn read_body(body: Incoming) -> Result<Bytes, Answer> {
+    let too_large = || {
+        let mut answer = error(413, "http: body too large");
+        answer
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        answer
+    };
+    if body.size_hint().lower() > MAX_BODY_BYTES as u64 {
+        return Err(too_large());
+    }
+    match Limited::new(body, MAX_BODY_BYTES).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.is::<LengthLimitError>() => Err(too_large()),
+        // A body hyper could not decode (a bad chunk, a client gone mid-body): where the
+        // next request would start is unknown, so answer if possible, then close.
+        Err(e) => {
+            let mut answer = error(400, &format!("http: cannot read the body ({e})"));
+            answer
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            Err(answer)
+        }
+    }
+}
+
+/// Serves one request: faults first, then the answer LCM would give.
+async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Answer, DropConnection> {
+    let (parts, body) = request.into_parts();
+    // Faults are decided per request, once its head is in, so that a drop can happen
+    // before hyper's `100 Continue` (sent when the body is first read) gives the client
+    // a byte.
+    let plan: Plan = lock(&shared.faults).next_plan();
+    let body = if plan.action == Action::Drop && expects_continue(&parts) {
+        // The client sends its body only after `100 Continue`, which a drop never sends.
+        Bytes::new()
+    } else {
+        match read_body(body).await {
+            Ok(body) => body,
+            Err(answer) => return Ok(answer),
+        }
+    };
+    shared.log_request(&parts, &body);
+    let mut answer = match plan.action {
+        Action::Drop => {
+            pause(plan.latency).await;
+            return Err(DropConnection);
+        }
+        Action::Status {
+            status,
+            retry_after,
+        } => {
+            let mut answer = error(status, "injected fault");
+            if let Some(secs) = retry_after {
+                answer
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
             }
+            answer
         }
-        if shared.stopping() {
+        Action::Malformed => json(200, MALFORMED_BODY),
+        Action::Normal => shared.answer(&parts, &body),
+    };
+    pause(plan.latency).await;
+    // hyper answers an HTTP/1.0 request without keep-alive with HTTP/1.0 and closes the
+    // connection after it; say so explicitly, as for HTTP/1.1's `Connection: close`.
+    if parts.version == Version::HTTP_10 && !asks_keep_alive(&parts) {
+        answer
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    Ok(answer)
+}
+
+/// Whether an HTTP/1.0 request's `Connection` header lists `keep-alive`.
+fn asks_keep_alive(parts: &Parts) -> bool {
+    parts
+        .headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+        .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"keep-alive"))
+}
+
+/// The `latency_ms` fault. Stop cuts it short: shutting the runtime down drops the task.
+async fn pause(latency: Duration) {
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+}
+
+/// Accepts connections until the runtime shuts down, at most `limit` open at once:
+/// beyond it, further connections wait in the kernel's listen backlog.
+async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, limit: Arc<Semaphore>) {
+    let mut builder = http1::Builder::new();
+    // No timer is configured, so nothing times out: an idle keep-alive connection stays
+    // open until the client closes it or the simulator stops.
+    builder.header_read_timeout(None);
+    loop {
+        let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
             return;
-        }
-        let stream = match listener.accept() {
-            Ok((stream, _)) => stream,
-            Err(_) if shared.stopping() => return,
-            Err(_) => {
+        };
+        let stream = loop {
+            match listener.accept().await {
+                Ok((stream, _)) => break stream,
                 // Out of descriptors and the like: back off a little instead of spinning.
-                thread::sleep(Duration::from_millis(10));
-                continue;
+                Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
             }
         };
-        let id = {
-            // Registering under the same lock that stop takes to set `stopping` means
-            // either stop sees this connection and shuts it down, or we see `stopping`.
-            let mut live = lock(&shared.live);
-            if shared.stopping() {
-                return;
-            }
-            let Ok(handle) = stream.try_clone() else {
-                continue;
-            };
-            let id = live.next_id;
-            live.next_id += 1;
-            live.streams.insert(id, handle);
-            shared.connections.fetch_add(1, Ordering::SeqCst);
-            id
+        shared.connections.fetch_add(1, Ordering::SeqCst);
+        // Every answer is one write; without Nagle's delay it leaves at once.
+        let _ = stream.set_nodelay(true);
+        let conn_shared = Arc::clone(&shared);
+        let service = service_fn(move |request| handle(Arc::clone(&conn_shared), request));
+        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        tokio::spawn(async move {
+            // Ends when the client closes, asks to close, a fault drops the connection
+            // (the service's error: hyper then closes without writing) or the request
+            // cannot be read (hyper answers 400/431 first). Dropping the socket closes it.
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
+}
+
+/// Set when the runtime thread ends, even by a panic.
+#[derive(Default)]
+struct Done {
+    done: Mutex<bool>,
+    cv: Condvar,
+}
+
+struct DoneOnDrop(Arc<Done>);
+
+impl Drop for DoneOnDrop {
+    fn drop(&mut self) {
+        *lock(&self.0.done) = true;
+        self.0.cv.notify_all();
+    }
+}
+
+/// A running server: its runtime thread and the means to stop it.
+pub(crate) struct Server {
+    stop: mpsc::Sender<()>,
+    done: Arc<Done>,
+    thread: JoinHandle<()>,
+}
+
+impl Server {
+    /// Serves `listener` (already bound) on a new runtime thread. Returns once the
+    /// runtime runs, or with the error that kept it from starting.
+    pub(crate) fn start(
+        listener: std::net::TcpListener,
+        shared: Arc<Shared>,
+        max_connections: usize,
+    ) -> io::Result<Server> {
+        listener.set_nonblocking(true)?;
+        let max_connections = match max_connections {
+            0 => DEFAULT_MAX_CONNECTIONS,
+            n => n.min(Semaphore::MAX_PERMITS),
         };
-        let conn_shared = Arc::clone(shared);
-        let spawned = thread::Builder::new()
-            .name(format!("lcm-sim-conn-{id}"))
+        let workers = thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 4));
+        let (stop, stop_rx) = mpsc::channel::<()>();
+        let (ready_tx, ready_rx) = mpsc::sync_channel::<io::Result<()>>(1);
+        let done = Arc::new(Done::default());
+        let done_guard = DoneOnDrop(Arc::clone(&done));
+        let thread = thread::Builder::new()
+            .name("lcm-sim".to_owned())
             .spawn(move || {
-                serve_connection(&conn_shared, stream);
-                conn_shared.forget(id);
-            });
-        if spawned.is_err() {
-            // The closure, and the stream in it, are gone: the connection is closed.
-            shared.forget(id);
-        }
-    }
-}
-
-/// Serves requests on one connection until the client closes it, asks to close it, a
-/// fault drops it, or the simulator stops.
-fn serve_connection(shared: &Shared, stream: TcpStream) {
-    // Every answer is one write; without Nagle's delay it leaves at once.
-    let _ = stream.set_nodelay(true);
-    let mut reader = BufReader::new(stream);
-    loop {
-        let head = match http::read_head(&mut reader) {
-            Ok(head) => head,
-            Err(ReadError::Closed) => return,
-            Err(ReadError::Bad(status, why)) => return refuse(reader.get_mut(), status, why),
-        };
-        let framing = match head.framing() {
-            Ok(framing) => framing,
-            Err(ReadError::Closed) => return,
-            Err(ReadError::Bad(status, why)) => return refuse(reader.get_mut(), status, why),
-        };
-        // Faults are decided per request, once its head is in, so that a drop can happen
-        // before a `100 Continue` would have sent the client a byte.
-        let plan: Plan = lock(&shared.faults).next_plan();
-        let expects_continue = head.expects_continue() && framing != Framing::Length(0);
-        let body = if expects_continue && plan.action == Action::Drop {
-            // The client sends its body only after `100 Continue`, which a drop never sends.
-            Vec::new()
-        } else {
-            if expects_continue && reader.get_mut().write_all(http::CONTINUE).is_err() {
-                return;
-            }
-            match http::read_body(&mut reader, framing) {
-                Ok(body) => body,
-                Err(ReadError::Closed) => return,
-                Err(ReadError::Bad(status, why)) => return refuse(reader.get_mut(), status, why),
-            }
-        };
-        shared.log_request(&head, &body);
-        let response = match plan.action {
-            Action::Drop => {
-                shared.pause(plan.latency);
-                // shutdown, not just drop: stop() holds a duplicate of this socket, and only
-                // shutdown sends the FIN while a duplicate is open.
-                let _ = reader.get_ref().shutdown(Shutdown::Both);
-                return;
-            }
-            Action::Status {
-                status,
-                retry_after,
-            } => {
-                let response = Response::error(status, "injected fault");
-                match retry_after {
-                    Some(secs) => response.with_header("Retry-After", secs.to_string()),
-                    None => response,
+                let _done = done_guard;
+                let runtime = match tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(workers)
+                    .thread_name("lcm-sim-worker")
+                    .enable_io()
+                    .enable_time()
+                    .build()
+                {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
+                };
+                let listener = {
+                    let _context = runtime.enter();
+                    TcpListener::from_std(listener)
+                };
+                match listener {
+                    Ok(listener) => {
+                        let limit = Arc::new(Semaphore::new(max_connections));
+                        runtime.spawn(accept_loop(listener, shared, limit));
+                        let _ = ready_tx.send(Ok(()));
+                    }
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e));
+                        return;
+                    }
                 }
+                // Until stop() sends or the Server is dropped.
+                let _ = stop_rx.recv();
+                // Drops every task: the listener and every connection close (clients see
+                // EOF), and latency sleeps end with them.
+                runtime.shutdown_timeout(STOP_GRACE);
+            })?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => Ok(Server { stop, done, thread }),
+            Ok(Err(e)) => {
+                let _ = thread.join();
+                Err(e)
             }
-            Action::Malformed => Response::json(200, MALFORMED_BODY),
-            Action::Normal => shared.answer(&head, &body),
-        };
-        shared.pause(plan.latency);
-        let keep_alive = head.keep_alive();
-        let bytes = response.to_bytes(
-            !keep_alive,
-            keep_alive && head.minor_version == 0,
-            head.method == "HEAD",
-        );
-        if reader.get_mut().write_all(&bytes).is_err() {
-            return;
+            Err(_) => {
+                let _ = thread.join();
+                Err(io::Error::other(
+                    "lcm-sim: the server thread failed to start",
+                ))
+            }
         }
-        if !keep_alive {
-            return close_gracefully(reader.get_mut());
+    }
+
+    /// Stops the server: no new connections, open ones closed, latency sleeps cut short,
+    /// the runtime thread joined. Bounded: a thread that does not finish within
+    /// [`STOP_WAIT`] is left detached rather than hanging the caller.
+    pub(crate) fn stop(self) {
+        let _ = self.stop.send(());
+        let deadline = Instant::now() + STOP_WAIT;
+        let mut done = lock(&self.done.done);
+        while !*done {
+            let now = Instant::now();
+            if now >= deadline {
+                return;
+            }
+            done = self
+                .done
+                .cv
+                .wait_timeout(done, deadline - now)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
+        drop(done);
+        let _ = self.thread.join();
     }
 }
 
-/// Answers a request that cannot be read as HTTP, then closes the connection (where the
-/// next request would start is unknown).
-fn refuse(stream: &mut TcpStream, status: u16, why: &str) {
-    let response = Response::error(status, &format!("http: {why}"));
-    if stream
-        .write_all(&response.to_bytes(true, false, false))
-        .is_ok()
-    {
-        close_gracefully(stream);
-    }
-}
+#[cfg(test)]
+mod tests {
+    use crate::{Sim, SimConfig};
 
-/// Closes after an answer without losing it: closing a socket that still has unread
-/// input sends a reset, which can destroy the answer before the client reads it. So: send
-/// FIN, drain what the client still sends (briefly, boundedly), then close.
-fn close_gracefully(stream: &mut TcpStream) {
-    let _ = stream.shutdown(Shutdown::Write);
-    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
-    let mut sink = [0u8; 4096];
-    let mut budget: usize = 1 << 20;
-    while budget > 0 {
-        match stream.read(&mut sink) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => budget = budget.saturating_sub(n),
-        }
-    }
-}
-
-/// Stops the server: no new connections, open ones shut down, latency sleeps cut short,
-/// threads joined. Bounded: a thread that does not finish within [`STOP_GRACE`] is left
-/// detached rather than hanging the caller.
-pub(crate) fn stop(shared: &Shared, addr: SocketAddr, accept: Option<JoinHandle<()>>) {
-    {
-        let live = lock(&shared.live);
-        shared.stopping.store(true, Ordering::SeqCst);
-        for stream in live.streams.values() {
-            let _ = stream.shutdown(Shutdown::Both);
-        }
-        shared.live_changed.notify_all();
-    }
-    {
-        let _guard = lock(&shared.wake);
-        shared.wake_cv.notify_all();
-    }
-    if let Some(accept) = accept {
-        // accept() has no timeout; a connection to ourselves is what wakes it up.
-        let target = match addr {
-            SocketAddr::V4(a) if a.ip().is_unspecified() => {
-                SocketAddr::from((Ipv4Addr::LOCALHOST, a.port()))
-            }
-            SocketAddr::V6(a) if a.ip().is_unspecified() => {
-                SocketAddr::from((Ipv6Addr::LOCALHOST, a.port()))
-            }
-            other => other,
-        };
-        let woke = TcpStream::connect_timeout(&target, Duration::from_secs(1)).is_ok();
-        if woke || accept.is_finished() {
-            let _ = accept.join();
-        }
-    }
-    let deadline = Instant::now() + STOP_GRACE;
-    let mut live = lock(&shared.live);
-    while !live.streams.is_empty() {
-        let now = Instant::now();
-        if now >= deadline {
-            break;
-        }
-        live = shared
-            .live_changed
-            .wait_timeout(live, deadline - now)
-            .unwrap_or_else(|e| e.into_inner())
-            .0;
+    #[test]
+    fn stops_from_inside_another_async_runtime() {
+        let outer = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        outer.block_on(async {
+            let sim = Sim::start(SimConfig::default()).unwrap();
+            let addr = sim.addr();
+            sim.stop();
+            assert!(std::net::TcpStream::connect(addr).is_err());
+        });
     }
 }

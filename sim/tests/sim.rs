@@ -46,6 +46,8 @@ fn post_bytes(body: &str) -> Vec<u8> {
 }
 
 struct Resp {
+    /// `HTTP/1.1`, or `HTTP/1.0` in answer to an HTTP/1.0 request (hyper's choice).
+    version: String,
     status: u16,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
@@ -101,7 +103,11 @@ impl Conn {
     fn response(&mut self) -> Resp {
         let status_line = self.line();
         let mut parts = status_line.splitn(3, ' ');
-        assert_eq!(parts.next(), Some("HTTP/1.1"), "{status_line}");
+        let version = parts.next().unwrap().to_owned();
+        assert!(
+            version == "HTTP/1.1" || version == "HTTP/1.0",
+            "{status_line}"
+        );
         let status = parts.next().unwrap().parse().unwrap();
         let mut headers = Vec::new();
         loop {
@@ -113,6 +119,7 @@ impl Conn {
             headers.push((name.to_owned(), value.trim().to_owned()));
         }
         let mut resp = Resp {
+            version,
             status,
             headers,
             body: Vec::new(),
@@ -200,7 +207,7 @@ fn success_answer_has_the_vendor_shape_and_is_remembered() {
     assert!(sim.url().starts_with("http://127.0.0.1:") && sim.url().ends_with("/lcm"));
     let mut conn = Conn::open(&sim);
     let resp = conn.post_outcome("12345");
-    assert_eq!(resp.status, 200);
+    assert_eq!((resp.version.as_str(), resp.status), ("HTTP/1.1", 200));
     assert_eq!(resp.header("content-type"), Some("application/json"));
     assert_eq!(resp.json(), success_body("12345"));
     // Keys in the vendor sample's order, byte for byte.
@@ -433,8 +440,25 @@ fn connection_close_and_http_1_0_end_the_connection() {
         body.len()
     );
     conn.send(raw.as_bytes());
-    assert_eq!(conn.response().header("connection"), Some("close"));
+    let resp = conn.response();
+    assert_eq!((resp.version.as_str(), resp.status), ("HTTP/1.0", 200));
+    assert_eq!(resp.header("connection"), Some("close"));
     conn.assert_closed();
+
+    // HTTP/1.0 with keep-alive asked for: kept.
+    let mut conn = Conn::open(&sim);
+    let raw = format!(
+        "POST /lcm HTTP/1.0\r\nConnection: keep-alive\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    for _ in 0..2 {
+        conn.send(raw.as_bytes());
+        let resp = conn.response();
+        assert_eq!(resp.status, 200);
+        assert_eq!(resp.header("connection"), Some("keep-alive"));
+    }
+    assert_eq!(sim.connection_count(), 3);
 }
 
 #[test]
@@ -476,6 +500,39 @@ fn unreadable_http_gets_400_and_a_closed_connection() {
     assert_eq!(resp.header("connection"), Some("close"));
     conn.assert_closed();
     assert_eq!(sim.request_count(), 0);
+}
+
+#[test]
+fn oversized_and_undecodable_bodies_are_refused_and_closed() {
+    let sim = start();
+    // Refused on the declared length, before the body is sent.
+    let mut conn = Conn::open(&sim);
+    conn.send(
+        b"POST /lcm HTTP/1.1\r\nContent-Type: application/json\r\n\
+          Content-Length: 17000000\r\n\r\n",
+    );
+    let resp = conn.response();
+    assert_eq!(resp.status, 413);
+    assert_eq!(resp.header("connection"), Some("close"));
+    conn.assert_closed();
+
+    // A chunked body that is not chunked.
+    let mut conn = Conn::open(&sim);
+    conn.send(
+        b"POST /lcm HTTP/1.1\r\nContent-Type: application/json\r\n\
+          Transfer-Encoding: chunked\r\n\r\nxyz\r\n{}\r\n0\r\n\r\n",
+    );
+    let resp = conn.response();
+    assert_eq!(resp.status, 400);
+    assert!(resp.json()["error"]
+        .as_str()
+        .unwrap()
+        .starts_with("http: cannot read the body"));
+    assert_eq!(resp.header("connection"), Some("close"));
+    conn.assert_closed();
+
+    assert_eq!(sim.request_count(), 0);
+    assert_eq!(Conn::open(&sim).post_outcome("1").status, 200);
 }
 
 #[test]
