@@ -205,3 +205,23 @@ fn http_status_for_a_redirect_which_is_not_followed() {
     );
     assert_eq!(sim.request_count(), 1);
 }
+
+#[test]
+fn bad_response_for_an_answer_over_64_kib_even_if_valid() {
+    // Valid JSON padded with spaces: only the cap stands between it and LCM_OK.
+    let sim = sim_with(Faults {
+        pad_body_to: Some(10 * 1024 * 1024),
+        ..Faults::default()
+    });
+    let client = Client::for_endpoint(&sim.url());
+    assert_status(
+        &client.send(&Call::sample()),
+        LCM_ERR_BAD_RESPONSE,
+        &["is larger than 65536 bytes"],
+    );
+    sim.set_faults(Faults {
+        pad_body_to: Some(64 * 1024),
+        ..Faults::default()
+    });
+    assert_status(&client.send(&Call::sample()), LCM_OK, &[]);
+}

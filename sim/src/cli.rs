@@ -26,6 +26,7 @@ Options:
   --retry-after-secs N     with --fail-status 429 or 503: send Retry-After: N
   --malformed              answer 200 with a body that is not JSON
   --drop-connection        read each request, then close the connection without answering
+  --pad-body-to N          pad each successful answer with spaces to N bytes (still valid JSON)
   --threads N              most connections served at once [default: 1024]
   -h, --help               print this help
   -V, --version            print the version
@@ -99,6 +100,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
                 | "--fail-status"
                 | "--fail-count"
                 | "--retry-after-secs"
+                | "--pad-body-to"
                 | "--threads"
         );
         let value = if takes_value {
@@ -136,6 +138,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
             "--retry-after-secs" => faults.retry_after_secs = Some(number(&option, &value)?),
             "--malformed" => faults.malformed = true,
             "--drop-connection" => faults.drop_connection = true,
+            "--pad-body-to" => faults.pad_body_to = Some(number(&option, &value)?),
             "--threads" => threads = number(&option, &value)?,
             other => return Err(CliError::Usage(format!("unknown option {other:?}"))),
         }
@@ -219,6 +222,8 @@ mod tests {
             "1",
             "--malformed",
             "--drop-connection",
+            "--pad-body-to",
+            "70000",
             "--threads",
             "4",
             "--record",
@@ -236,6 +241,7 @@ mod tests {
             retry_after_secs: Some(1),
             malformed: true,
             drop_connection: true,
+            pad_body_to: Some(70_000),
         };
         assert_eq!(config.faults, want);
         assert_eq!(config.threads, 4);

@@ -26,6 +26,9 @@ pub struct Faults {
     pub malformed: bool,
     /// Read the request, then close the TCP connection without sending a single byte.
     pub drop_connection: bool,
+    /// Pad each successful answer with trailing spaces to this many bytes: still a valid
+    /// result envelope, so only a client that caps what it reads refuses it.
+    pub pad_body_to: Option<usize>,
 }
 
 /// What happens to one request.
@@ -49,6 +52,8 @@ pub(crate) enum Action {
 pub(crate) struct Plan {
     pub latency: Duration,
     pub action: Action,
+    /// Pad a successful answer to this many bytes.
+    pub pad_body_to: Option<usize>,
 }
 
 /// The body of a malformed answer: starts like a result envelope, then stops being JSON,
@@ -87,7 +92,11 @@ impl Faults {
         } else {
             Action::Normal
         };
-        Plan { latency, action }
+        Plan {
+            latency,
+            action,
+            pad_body_to: self.pad_body_to,
+        }
     }
 }
 

@@ -90,7 +90,7 @@ impl Shared {
 
     /// The answer LCM would give (no faults involved); records an accepted outcome
     /// before returning its answer.
-    fn answer(&self, parts: &Parts, body: &[u8]) -> Answer {
+    fn answer(&self, parts: &Parts, body: &[u8], pad_body_to: Option<usize>) -> Answer {
         if parts.method != Method::POST {
             let message = format!("method: expected POST, got {}", parts.method);
             let mut answer = error(405, &message);
@@ -132,7 +132,13 @@ impl Shared {
         }
         let callid = request.callid;
         match self.recorder.record(request.data, request.source) {
-            Ok(()) => json(200, envelope::success(&callid)),
+            Ok(()) => {
+                let mut body = envelope::success(&callid).into_bytes();
+                if let Some(size) = pad_body_to {
+                    body.resize(size.max(body.len()), b' ');
+                }
+                json(200, body)
+            }
             // Not recorded, so never "success": a 500 the client reports as an HTTP error.
             Err(e) => error(500, &format!("record: cannot write the record file ({e})")),
         }
@@ -242,7 +248,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Answe
             answer
         }
         Action::Malformed => json(200, MALFORMED_BODY),
-        Action::Normal => shared.answer(&parts, &body),
+        Action::Normal => shared.answer(&parts, &body, plan.pad_body_to),
     };
     pause(plan.latency).await;
     // hyper answers an HTTP/1.0 request without keep-alive with HTTP/1.0 and closes the
