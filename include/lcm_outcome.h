@@ -75,14 +75,16 @@ typedef int32_t lcm_status;
 #define LCM_ERR_CONFIG 2
 
 /**
- * DNS, connect, TLS (certificate verification included) or proxy failure: the
- * request was not delivered, so it is safe to send the outcome again.
+ * DNS, connect, TLS (certificate verification included) or proxy failure, or the
+ * deadline ran out while connecting: the request was not delivered, so it is safe
+ * to send the outcome again.
  */
 #define LCM_ERR_CONNECT 3
 
 /**
- * No complete answer within `timeout_ms`, or the connection failed after the
- * request was sent: the outcome may or may not be recorded.
+ * The request was sent but no complete answer came within `timeout_ms`, or the
+ * connection broke before the answer was complete: the outcome may or may not be
+ * recorded, so check in LCM before sending it again.
  */
 #define LCM_ERR_TIMEOUT 4
 
@@ -95,7 +97,8 @@ typedef int32_t lcm_status;
 /**
  * A 2xx answer that is not a valid `SetCallOutcomeWithCommentsResult` for this
  * call (not JSON, wrong subtopic, another call id, no boolean `success`, over
- * 64 KiB).
+ * 64 KiB), or an answer that is not valid HTTP. The outcome may or may not be
+ * recorded.
  */
 #define LCM_ERR_BAD_RESPONSE 6
 
@@ -244,7 +247,8 @@ const char *lcm_status_name(lcm_status status);
  *
  * Thread safety: safe from any number of threads at once; connections are pooled
  * and reused across calls and threads. After fork() the child opens its own
- * connections.
+ * connections; if another thread was inside `lcm_configure` at the moment of
+ * fork(), the child's calls fail with `LCM_ERR_CONFIG` rather than wait forever.
  *
  * # Safety
  * Each string is NULL or NUL-terminated; `err` is NULL or points to `err_len`

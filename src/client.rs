@@ -2,20 +2,22 @@
 //! and the classification of every failure into a [`Status`].
 //!
 //! A [`Client`] holds an immutable snapshot (settings + agent) behind a lock that is
-//! held only to clone or replace an `Arc`: a call uses the settings in force when it
-//! started, configuration may change meanwhile, and calls never wait on each other.
+//! held only to clone or swap an `Arc`: a call uses the settings in force when it
+//! started, configuration may change meanwhile, and calls never wait on each other
+//! or on a configuration change's file reads.
 
-use std::io::ErrorKind;
-use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard, TryLockError};
+use std::time::{Duration, Instant, SystemTime};
 
 use ureq::tls::{RootCerts, TlsConfig};
-use ureq::{Agent, Timeout};
+use ureq::Agent;
 
-use crate::config::{Endpoint, Key, ProxySetting, Settings};
+use crate::config::{Endpoint, Key, ProxySetting, Secret, Settings};
 use crate::error::{Error, Status};
 use crate::log::{log, Level};
 use crate::message::{self, quote_body, Outcome};
+use crate::transport::{as_not_delivered, MarkingConnector, MarkingResolver, Stage};
 
 /// Largest answer body read, in bytes; a larger one is `LCM_ERR_BAD_RESPONSE`, so
 /// that a hostile or broken server cannot exhaust the dialer's memory.
@@ -26,15 +28,25 @@ pub const MAX_RESPONSE_BYTES: u64 = 64 * 1024;
 /// many threads rather than ureq's default of 3.
 const MAX_IDLE_CONNECTIONS: usize = 256;
 
-/// First retry delay; doubled for each further retry, up to [`MAX_BACKOFF`].
+/// The first retry waits between half of this and this; each further retry doubles
+/// it, up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// What a forked child is told when another thread was changing this client's
+/// configuration at the moment of fork().
+const FORKED_WHILE_LOCKED: &str = "this client's configuration was being changed by another \
+     thread when the process forked, so the child cannot use it; create a new client in the \
+     child, or fork when no thread is inside lcm_configure";
 
 /// A connection to one LCM service: its settings and its connection pool.
 ///
 /// Safe to share between threads; every method takes `&self`.
 pub struct Client {
     current: RwLock<Arc<Snapshot>>,
+    /// The process the current pool belongs to, readable without the lock, so that
+    /// a forked child never waits on a lock a parent thread held at fork().
+    pool_pid: AtomicU32,
 }
 
 /// What a call needs, frozen: settings, and an agent (pool) built from them in the
@@ -43,15 +55,18 @@ struct Snapshot {
     settings: Settings,
     agent: Agent,
     pid: u32,
+    /// `host:port` of the proxy the agent goes through, for messages.
+    proxy: Option<String>,
 }
 
 impl Snapshot {
     fn new(settings: Settings) -> Snapshot {
-        let agent = build_agent(&settings);
+        let (agent, proxy) = build_agent(&settings);
         Snapshot {
             settings,
             agent,
             pid: std::process::id(),
+            proxy,
         }
     }
 }
@@ -76,8 +91,11 @@ impl Client {
 
     /// A client with the given settings.
     pub fn with_settings(settings: Settings) -> Client {
+        let snapshot = Snapshot::new(settings);
+        let pid = snapshot.pid;
         Client {
-            current: RwLock::new(Arc::new(Snapshot::new(settings))),
+            current: RwLock::new(Arc::new(snapshot)),
+            pool_pid: AtomicU32::new(pid),
         }
     }
 
@@ -85,20 +103,41 @@ impl Client {
     /// default. Calls already running keep the settings they started with.
     pub fn configure(&self, key: &str, value: &str) -> Result<(), Error> {
         let key = Key::from_name(key)?;
-        let mut slot = self.current.write().unwrap_or_else(PoisonError::into_inner);
-        let mut settings = slot.settings.clone();
-        settings.set(key, value)?;
-        let agent = if key.affects_transport() {
-            build_agent(&settings)
-        } else {
-            slot.agent.clone()
-        };
-        *slot = Arc::new(Snapshot {
-            settings,
-            agent,
-            pid: slot.pid,
-        });
-        Ok(())
+        // Parse (which may read a CA file) and build outside the lock; swap only if
+        // nobody configured meanwhile, else redo on top of their change.
+        loop {
+            let base = self.snapshot();
+            let mut settings = base.settings.clone();
+            settings.set(key, value)?;
+            let next = if key.affects_transport() {
+                Snapshot::new(settings)
+            } else {
+                Snapshot {
+                    settings,
+                    agent: base.agent.clone(),
+                    pid: base.pid,
+                    proxy: base.proxy.clone(),
+                }
+            };
+            let mut slot = self.lock_for_swap()?;
+            if Arc::ptr_eq(&slot, &base) {
+                *slot = Arc::new(next);
+                return Ok(());
+            }
+        }
+    }
+
+    /// The lock, for swapping the snapshot. In a forked child it may have been held
+    /// by a parent thread at fork(), which would block forever: only try there.
+    fn lock_for_swap(&self) -> Result<RwLockWriteGuard<'_, Arc<Snapshot>>, Error> {
+        if self.pool_pid.load(Ordering::Acquire) == std::process::id() {
+            return Ok(self.current.write().unwrap_or_else(PoisonError::into_inner));
+        }
+        match self.current.try_write() {
+            Ok(slot) => Ok(slot),
+            Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
+            Err(TryLockError::WouldBlock) => Err(Error::config(FORKED_WHILE_LOCKED)),
+        }
     }
 
     /// A copy of the settings in force now.
@@ -134,7 +173,11 @@ impl Client {
                 )
             }),
             Err(e) => log(level, Level::Info, || {
-                format!("{} after {elapsed} ms: {}", e.status().name(), e.message())
+                format!(
+                    "{} after {elapsed} ms: {}",
+                    e.status().name(),
+                    loggable(level, e)
+                )
             }),
         }
         result
@@ -143,25 +186,36 @@ impl Client {
     /// The snapshot in force, with a fresh pool when the process has forked since
     /// the pool was made: a child must never write to its parent's sockets.
     fn snapshot(&self) -> Arc<Snapshot> {
-        let snapshot = self
-            .current
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone();
-        if snapshot.pid == std::process::id() {
-            return snapshot;
+        let pid = std::process::id();
+        if self.pool_pid.load(Ordering::Acquire) == pid {
+            return self
+                .current
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone();
         }
-        let mut slot = self.current.write().unwrap_or_else(PoisonError::into_inner);
-        if slot.pid != std::process::id() {
-            *slot = Arc::new(Snapshot::new(slot.settings.clone()));
+        // A forked child. A parent thread may have held the lock at fork(); that
+        // thread does not exist here, so waiting could be forever: only try.
+        if let Ok(mut slot) = self.current.try_write() {
+            if slot.pid != pid {
+                *slot = Arc::new(Snapshot::new(slot.settings.clone()));
+            }
+            self.pool_pid.store(pid, Ordering::Release);
+            return slot.clone();
         }
-        slot.clone()
+        match self.current.try_read() {
+            // Unpooled for this call; a later call will try to install a pool again.
+            Ok(slot) => Arc::new(Snapshot::new(slot.settings.clone())),
+            // Held for writing at fork(): the settings are unreadable for good.
+            Err(_) => Arc::new(Snapshot::new(Settings::unusable(FORKED_WHILE_LOCKED))),
+        }
     }
 }
 
 /// The HTTP agent for `settings`: no redirects, non-2xx statuses as answers (not
-/// errors), HTTPS trust from `ca_file` or the webpki roots.
-fn build_agent(settings: &Settings) -> Agent {
+/// errors), HTTPS trust from `ca_file` or the webpki roots, and failures before
+/// sending marked as such. Also the proxy's `host:port`, if one is used.
+fn build_agent(settings: &Settings) -> (Agent, Option<String>) {
     let mut tls = TlsConfig::builder();
     if let Some(ca) = &settings.ca_file {
         tls = tls.root_certs(RootCerts::Specific(ca.certs.clone()));
@@ -171,7 +225,8 @@ fn build_agent(settings: &Settings) -> Agent {
         ProxySetting::Direct => None,
         ProxySetting::Url(proxy) => Some(proxy.clone()),
     };
-    Agent::config_builder()
+    let proxy_name = proxy.as_ref().map(|p| format!("{}:{}", p.host(), p.port()));
+    let config = Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .max_redirects_will_error(false)
@@ -181,8 +236,23 @@ fn build_agent(settings: &Settings) -> Agent {
         .user_agent(concat!("lcm-outcome/", env!("CARGO_PKG_VERSION")))
         .max_idle_connections(MAX_IDLE_CONNECTIONS)
         .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
-        .build()
-        .into()
+        .build();
+    let agent = Agent::with_parts(
+        config,
+        MarkingConnector::default(),
+        MarkingResolver::default(),
+    );
+    (agent, proxy_name)
+}
+
+/// The error text for a log line at `level`: without quotes of server bodies below
+/// `trace`, since a body may echo agent comments (personal data).
+fn loggable(level: Level, error: &Error) -> &str {
+    if level >= Level::Trace {
+        error.message()
+    } else {
+        error.message_without_quote()
+    }
 }
 
 /// One failed attempt: the error the caller would get, and whether another attempt
@@ -196,7 +266,7 @@ enum Retry {
     No,
     /// After the library's own backoff.
     Backoff,
-    /// After the delay the server gave in `Retry-After`.
+    /// After the server's `Retry-After` (and at least the library's backoff).
     After(Duration),
 }
 
@@ -221,9 +291,11 @@ impl Call<'_> {
     /// Attempts until success, a final failure, no retries left, or no time left.
     fn run(&self, deadline: Instant) -> Result<(), Error> {
         let settings = &self.snapshot.settings;
+        let level = settings.log_level;
         let attempts = settings.retries + 1;
-        for attempt in 1..=attempts {
-            log(settings.log_level, Level::Debug, || {
+        let mut attempt = 1;
+        loop {
+            log(level, Level::Debug, || {
                 format!(
                     "POST {} for call {} (attempt {attempt} of {attempts})",
                     self.endpoint.display, self.call_id
@@ -237,13 +309,14 @@ impl Call<'_> {
                 Retry::No => return Err(failure.error),
                 _ if attempt == attempts => return Err(failure.error),
                 Retry::Backoff => backoff(attempt),
-                Retry::After(delay) => delay,
+                Retry::After(asked) => asked.max(backoff(attempt)),
             };
-            if Instant::now() + delay >= deadline {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if delay >= left {
                 let why = match failure.retry {
-                    Retry::After(_) => format!(
+                    Retry::After(asked) => format!(
                         "LCM asked to retry after {} s, past the call's deadline (timeout_ms {})",
-                        delay.as_secs(),
+                        asked.as_secs(),
                         settings.timeout.as_millis()
                     ),
                     _ => format!(
@@ -251,31 +324,25 @@ impl Call<'_> {
                         settings.timeout.as_millis()
                     ),
                 };
-                let message = format!("{}; {why}", failure.error.message());
-                return Err(Error::new(failure.error.status(), message));
+                return Err(append(failure.error, &why));
             }
-            log(settings.log_level, Level::Warn, || {
+            log(level, Level::Warn, || {
                 format!(
                     "attempt {attempt} of {attempts} for call {} failed: {}; retrying in {} ms",
                     self.call_id,
-                    failure.error.message(),
+                    loggable(level, &failure.error),
                     delay.as_millis()
                 )
             });
             std::thread::sleep(delay);
+            attempt += 1;
         }
-        unreachable!("the last attempt always returns")
     }
 
     /// One HTTP exchange, within what is left of the deadline.
     fn attempt(&self, deadline: Instant) -> Result<(), Failure> {
         let settings = &self.snapshot.settings;
         let remaining = deadline.saturating_duration_since(Instant::now());
-        if remaining.is_zero() {
-            return Err(Failure::final_(
-                self.timeout_error("before the request was sent"),
-            ));
-        }
         log(settings.log_level, Level::Trace, || {
             format!("request body: {}", String::from_utf8_lossy(self.body))
         });
@@ -285,35 +352,38 @@ impl Call<'_> {
             .post(&self.endpoint.url)
             .config()
             .timeout_global(Some(remaining))
+            .timeout_connect(Some(settings.connect_timeout.min(remaining)))
             .build()
             .header("Content-Type", "application/json")
             .header("Accept", "application/json");
         if let Some(auth) = &settings.auth {
             request = request.header("Authorization", auth.0.as_str());
         }
-        let mut response = request.send(self.body).map_err(|e| self.classify(e))?;
+        let mut response = request
+            .send(self.body)
+            .map_err(|e| self.classify(e, deadline))?;
 
         let status = response.status();
         let body = response
             .body_mut()
             .with_config()
             .limit(MAX_RESPONSE_BYTES)
-            .read_to_vec();
+            .read_to_vec()
+            .map(|b| self.scrub(b));
         log(settings.log_level, Level::Trace, || match &body {
             Ok(b) => format!(
                 "answer: HTTP {} {}",
                 status.as_u16(),
-                self.scrub(&String::from_utf8_lossy(b))
+                String::from_utf8_lossy(b)
             ),
             Err(e) => format!("answer: HTTP {} (body unreadable: {e})", status.as_u16()),
         });
 
         if !status.is_success() {
-            return Err(self.status_failure(&response, body.unwrap_or_default()));
+            return Err(self.status_failure(&response, body));
         }
-        let body = body.map_err(|e| self.classify(e))?;
-        message::parse_result(&body, self.call_id)
-            .map_err(|e| Failure::final_(Error::new(e.status(), self.scrub(e.message()))))
+        let body = body.map_err(|e| self.classify(e, deadline))?;
+        message::parse_result(&body, self.call_id).map_err(Failure::final_)
     }
 
     /// A non-2xx answer. 503 and 429 are the server saying "again, later"; nothing
@@ -321,7 +391,7 @@ impl Call<'_> {
     fn status_failure(
         &self,
         response: &ureq::http::Response<ureq::Body>,
-        body: Vec<u8>,
+        body: Result<Vec<u8>, ureq::Error>,
     ) -> Failure {
         let status = response.status();
         let header = |name: &str| {
@@ -337,22 +407,26 @@ impl Call<'_> {
             status.canonical_reason().unwrap_or("")
         );
         if status.is_redirection() {
-            text.push_str(&format!(
-                " (redirects are not followed: set endpoint to the final URL{})",
-                header("location")
-                    .map(|l| format!(", Location: {}", message::short(l)))
-                    .unwrap_or_default()
-            ));
+            text.push_str(" (redirects are not followed: set endpoint to the final URL");
+            if let Some(location) = header("location") {
+                let location = self.scrub(location.as_bytes().to_vec());
+                text.push_str(&format!(
+                    ", Location: {}",
+                    message::short(&String::from_utf8_lossy(&location))
+                ));
+            }
+            text.push(')');
         }
-        text.push_str(&format!(
-            " from {}; body: {}",
-            self.endpoint.display,
-            quote_body(&body)
-        ));
-        let error = Error::new(Status::HttpStatus, self.scrub(&text));
+        text.push_str(&format!(" from {}", self.endpoint.display));
+        let quote = match body {
+            Ok(body) => quote_body(&body),
+            Err(ureq::Error::BodyExceedsLimit(limit)) => format!("(over {limit} bytes)"),
+            Err(e) => format!("(unreadable: {e})"),
+        };
+        let error = Error::with_body_quote(Status::HttpStatus, &text, &quote);
         let retry = match status.as_u16() {
-            429 | 503 => match header("retry-after").and_then(|v| v.parse::<u64>().ok()) {
-                Some(secs) => Retry::After(Duration::from_secs(secs)),
+            429 | 503 => match header("retry-after").and_then(retry_after) {
+                Some(delay) => Retry::After(delay),
                 None => Retry::Backoff,
             },
             _ => Retry::No,
@@ -360,109 +434,152 @@ impl Call<'_> {
         Failure { error, retry }
     }
 
-    /// Maps a transport error to a status: was the request provably not delivered
-    /// (`Connect`, retried), or may it have been acted on (`Timeout`, not retried)?
-    fn classify(&self, error: ureq::Error) -> Failure {
+    /// Maps a transport error to a status. The question is whether the request may
+    /// have reached LCM: failures marked [`NotDelivered`](crate::transport) happened
+    /// before sending (`Connect`, retried), anything later leaves the outcome
+    /// unknown (`Timeout`, never retried).
+    fn classify(&self, error: ureq::Error, deadline: Instant) -> Failure {
         let endpoint = &self.endpoint.display;
         let settings = &self.snapshot.settings;
-        let connect = |what: String, retry: Retry| Failure {
-            error: Error::new(Status::Connect, format!("{what}; the outcome was not sent")),
-            retry,
-        };
-        match error {
-            ureq::Error::Timeout(Timeout::Resolve | Timeout::Connect) => connect(
-                format!(
-                    "could not connect to {endpoint} within connect_timeout_ms ({})",
-                    settings.connect_timeout.as_millis()
+        if let Some(failed) = as_not_delivered(&error) {
+            let target = match &self.snapshot.proxy {
+                Some(proxy) => format!("{endpoint} through proxy {proxy}"),
+                None => endpoint.clone(),
+            };
+            let (what, retry) = match (&failed.error, failed.stage) {
+                (ureq::Error::Timeout(_), _) if Instant::now() >= deadline => (
+                    format!(
+                        "could not connect to {target} within the call's deadline (timeout_ms {})",
+                        settings.timeout.as_millis()
+                    ),
+                    Retry::No,
                 ),
-                Retry::Backoff,
-            ),
-            ureq::Error::Timeout(_) => {
-                Failure::final_(self.timeout_error("while waiting for the answer"))
-            }
-            ureq::Error::HostNotFound => connect(
-                format!("cannot resolve the host of {endpoint}"),
-                Retry::Backoff,
-            ),
-            ureq::Error::Io(e) if is_connect_error(e.kind()) => {
-                connect(format!("cannot connect to {endpoint}: {e}"), Retry::Backoff)
-            }
-            ureq::Error::ConnectionFailed => {
-                connect(format!("cannot connect to {endpoint}"), Retry::Backoff)
-            }
-            ureq::Error::ConnectProxyFailed(why) => connect(
-                format!(
-                    "the proxy would not connect to {endpoint}: {}",
-                    message::short(&why)
+                (ureq::Error::Timeout(_), _) => (
+                    format!(
+                        "could not connect to {target} within connect_timeout_ms ({})",
+                        settings.connect_timeout.as_millis()
+                    ),
+                    Retry::Backoff,
                 ),
-                Retry::Backoff,
-            ),
-            ureq::Error::Tls(why) => {
-                connect(format!("TLS with {endpoint} failed: {why}"), Retry::No)
-            }
-            ureq::Error::Rustls(e) => connect(
-                format!("TLS with {endpoint} failed (certificate verification or handshake): {e}"),
-                Retry::No,
-            ),
-            ureq::Error::Pem(e) => connect(format!("TLS set-up failed: {e}"), Retry::No),
-            ureq::Error::Io(e) => Failure::final_(Error::new(
+                (e, Stage::Resolve) => (
+                    format!("cannot resolve the host of {target}: {e}"),
+                    Retry::Backoff,
+                ),
+                (ureq::Error::ConnectProxyFailed(why), _) => (
+                    format!(
+                        "the proxy would not connect to {endpoint}: {}",
+                        message::short(why)
+                    ),
+                    Retry::Backoff,
+                ),
+                (e, _) if is_tls_failure(e) => (
+                    format!(
+                        "TLS with {target} failed (certificate verification or handshake): {e}"
+                    ),
+                    Retry::No,
+                ),
+                (e, _) => (format!("cannot connect to {target}: {e}"), Retry::Backoff),
+            };
+            let error = Error::new(Status::Connect, format!("{what}; the outcome was not sent"));
+            return Failure { error, retry };
+        }
+        let unknown = "the outcome may or may not be recorded";
+        let error = match error {
+            ureq::Error::Timeout(_) => Error::new(
                 Status::Timeout,
                 format!(
-                    "the connection to {endpoint} failed before a complete answer ({e}); \
-                     the outcome may or may not be recorded"
+                    "no complete answer from {endpoint} within timeout_ms ({}); {unknown}",
+                    settings.timeout.as_millis()
                 ),
-            )),
-            ureq::Error::BodyExceedsLimit(limit) => Failure::final_(Error::new(
-                Status::BadResponse,
-                format!("LCM's answer from {endpoint} is larger than {limit} bytes"),
-            )),
-            ureq::Error::Protocol(e) => Failure::final_(Error::new(
-                Status::BadResponse,
-                format!("LCM's answer from {endpoint} is not valid HTTP: {e}"),
-            )),
-            ureq::Error::LargeResponseHeader(size, limit) => Failure::final_(Error::new(
-                Status::BadResponse,
-                format!("LCM's answer headers from {endpoint} exceed {limit} bytes ({size})"),
-            )),
-            ureq::Error::BadUri(_) | ureq::Error::InvalidProxyUrl => Failure::final_(
-                Error::config(format!("the endpoint or proxy URL is not usable: {error}")),
             ),
-            other => Failure::final_(Error::new(
+            ureq::Error::Io(e) => Error::new(
+                Status::Timeout,
+                format!(
+                    "the connection to {endpoint} failed before a complete answer ({e}); {unknown}"
+                ),
+            ),
+            ureq::Error::BodyExceedsLimit(limit) => Error::new(
+                Status::BadResponse,
+                format!("LCM's answer from {endpoint} is larger than {limit} bytes; {unknown}"),
+            ),
+            ureq::Error::Protocol(e) => Error::new(
+                Status::BadResponse,
+                format!("LCM's answer from {endpoint} is not valid HTTP ({e}); {unknown}"),
+            ),
+            ureq::Error::LargeResponseHeader(size, limit) => Error::new(
+                Status::BadResponse,
+                format!(
+                    "LCM's answer headers from {endpoint} exceed {limit} bytes ({size}); {unknown}"
+                ),
+            ),
+            ureq::Error::BadUri(_) | ureq::Error::InvalidProxyUrl => Error::config(format!(
+                "the endpoint {endpoint} or the proxy URL is not usable"
+            )),
+            other => Error::new(
                 Status::Internal,
                 format!("unexpected transport error talking to {endpoint}: {other}"),
-            )),
-        }
-    }
-
-    fn timeout_error(&self, when: &str) -> Error {
-        Error::new(
-            Status::Timeout,
-            format!(
-                "no complete answer from {} within timeout_ms ({}) {when}; the outcome may or \
-                 may not be recorded",
-                self.endpoint.display,
-                self.snapshot.settings.timeout.as_millis()
             ),
-        )
+        };
+        Failure::final_(error)
     }
 
-    /// Removes the `auth` value from text quoted from the server, which could echo it.
-    fn scrub(&self, text: &str) -> String {
-        match &self.snapshot.settings.auth {
-            Some(secret) if !secret.0.is_empty() => text.replace(secret.0.as_str(), "(auth)"),
-            _ => text.to_string(),
-        }
+    /// The answer body with the `auth` secret blanked out (see [`scrub`]).
+    fn scrub(&self, body: Vec<u8>) -> Vec<u8> {
+        scrub(body, self.snapshot.settings.auth.as_ref())
     }
 }
 
-/// I/O errors that can only happen while connecting, before a byte was sent.
-fn is_connect_error(kind: ErrorKind) -> bool {
-    matches!(
-        kind,
-        ErrorKind::ConnectionRefused
-            | ErrorKind::HostUnreachable
-            | ErrorKind::NetworkUnreachable
-            | ErrorKind::AddrNotAvailable
+/// `body` with the `auth` value, and its token without the scheme (`Bearer`),
+/// overwritten with `*`: a server could echo them, and quotes of answers end up in
+/// messages and logs.
+fn scrub(mut body: Vec<u8>, auth: Option<&Secret>) -> Vec<u8> {
+    let Some(secret) = auth else {
+        return body;
+    };
+    let token = secret.0.split_once(' ').map(|(_, token)| token.trim());
+    for needle in [Some(secret.0.as_str()), token].into_iter().flatten() {
+        let needle = needle.as_bytes();
+        if needle.is_empty() {
+            continue;
+        }
+        let mut i = 0;
+        while i + needle.len() <= body.len() {
+            if &body[i..i + needle.len()] == needle {
+                body[i..i + needle.len()].fill(b'*');
+                i += needle.len();
+            } else {
+                i += 1;
+            }
+        }
+    }
+    body
+}
+
+/// `error` with `; why` added to its message, status unchanged.
+fn append(error: Error, why: &str) -> Error {
+    let text = format!("{}; {why}", error.message());
+    Error::new(error.status(), text)
+}
+
+/// TLS failures surface from rustls as `InvalidData` I/O errors (or ureq's own TLS
+/// errors); retrying them cannot help.
+fn is_tls_failure(error: &ureq::Error) -> bool {
+    match error {
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => true,
+        ureq::Error::Io(e) => e.kind() == std::io::ErrorKind::InvalidData,
+        _ => false,
+    }
+}
+
+/// The delay a `Retry-After` value asks for: seconds, or an HTTP date.
+fn retry_after(value: &str) -> Option<Duration> {
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
     )
 }
 
@@ -499,5 +616,33 @@ mod tests {
             let d = backoff(attempt);
             assert!(d >= base / 2 && d < base, "attempt {attempt}: {d:?}");
         }
+    }
+
+    #[test]
+    fn echoed_secrets_are_blanked() {
+        let auth = Secret("Bearer abc123".into());
+        let body = br#"{"echo":"Bearer abc123","token":"abc123","other":"abc12"}"#.to_vec();
+        let scrubbed = String::from_utf8(scrub(body, Some(&auth))).unwrap();
+        assert_eq!(
+            scrubbed,
+            r#"{"echo":"*************","token":"******","other":"abc12"}"#
+        );
+        assert_eq!(scrub(b"abc123".to_vec(), None), b"abc123");
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_dates() {
+        assert_eq!(retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(
+            retry_after("18446744073709551615"),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(3600));
+        assert!(retry_after(&later).unwrap() > Duration::from_secs(3500));
+        assert_eq!(retry_after("soon"), None);
     }
 }

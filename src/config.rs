@@ -232,14 +232,30 @@ impl Settings {
                 None => Err(Error::config(format!("{} is not valid UTF-8", key.name()))),
             };
             if let Err(e) = result {
-                settings
-                    .env_errors
-                    .push((key, format!("environment variable {var}: {}", e.message())));
+                settings.env_errors.push((
+                    key,
+                    format!(
+                        "environment variable {var}: {}; fix or unset it, or set '{}' with \
+                         lcm_configure",
+                        e.message(),
+                        key.name()
+                    ),
+                ));
             }
         }
         for (_, problem) in &settings.env_errors {
             crate::log::log(settings.log_level, Level::Error, || problem.clone());
         }
+        settings
+    }
+
+    /// Settings with which every call fails with `LCM_ERR_CONFIG` and `problem`,
+    /// until the endpoint is configured again.
+    pub(crate) fn unusable(problem: &str) -> Settings {
+        let mut settings = Settings::default();
+        settings
+            .env_errors
+            .push((Key::Endpoint, problem.to_string()));
         settings
     }
 
@@ -256,7 +272,8 @@ impl Settings {
                 }
             }
             Key::Source => {
-                crate::message::check_string_field("source", value, false)?;
+                crate::message::check_string_field("source", value, false)
+                    .map_err(|e| Error::config(e.message()))?;
                 self.source = if value.is_empty() {
                     default.source
                 } else {
@@ -311,9 +328,7 @@ impl Settings {
     /// The endpoint to send to, once the configuration is complete and sound.
     pub fn ready_endpoint(&self) -> Result<&Endpoint, Error> {
         if let Some((_, problem)) = self.env_errors.first() {
-            return Err(Error::config(format!(
-                "{problem} (fix or unset the variable, or set the option with lcm_configure)"
-            )));
+            return Err(Error::config(problem.clone()));
         }
         self.endpoint.as_ref().ok_or_else(|| {
             Error::config(
@@ -340,6 +355,13 @@ fn parse_endpoint(value: &str) -> Result<Endpoint, Error> {
     let authority = uri.authority().ok_or_else(|| invalid("it has no host"))?;
     if authority.host().is_empty() {
         return Err(invalid("it has no host"));
+    }
+    if authority.as_str().contains('@') {
+        // ureq would send user:password as Basic auth; a secret belongs in `auth`,
+        // which is never echoed, not in a URL that appears in messages.
+        return Err(invalid(
+            "it has user info (user:password@); put credentials in the auth option",
+        ));
     }
     let port = authority
         .port_u16()
@@ -425,12 +447,17 @@ fn parse_proxy(value: &str) -> Result<ProxySetting, Error> {
         return Ok(ProxySetting::Direct);
     }
     // The URL may carry credentials: the message does not quote it.
-    ureq::Proxy::new(value).map(ProxySetting::Url).map_err(|_| {
+    let invalid = || {
         Error::config(
-            "proxy is not a valid proxy URL; use http://host:port, https://, socks4://, \
-             socks5:// or 'none'",
+            "proxy is not a valid proxy URL; use http://host:port, https://host:port or 'none'",
         )
-    })
+    };
+    let proxy = ureq::Proxy::new(value).map_err(|_| invalid())?;
+    // SOCKS would need ureq's socks-proxy feature, which this build leaves out.
+    match proxy.protocol() {
+        ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https => Ok(ProxySetting::Url(proxy)),
+        _ => Err(invalid()),
+    }
 }
 
 #[cfg(test)]
@@ -501,13 +528,20 @@ mod tests {
         assert!(!err.message().contains("s3cr3t"));
         let err = s.set(Key::Proxy, "http://user:s3cr3t@[bad").unwrap_err();
         assert!(!err.message().contains("s3cr3t"), "{}", err.message());
+        let err = s
+            .set(Key::Endpoint, "https://user:s3cr3t@lcm.example.com/api")
+            .unwrap_err();
+        assert!(!err.message().contains("s3cr3t"), "{}", err.message());
+        assert!(err.message().contains("put credentials in the auth option"));
         s.set(
             Key::Endpoint,
-            "https://user:s3cr3t@lcm.example.com:8443/api?token=s3cr3t",
+            "https://lcm.example.com:8443/api?token=s3cr3t",
         )
         .unwrap();
         let shown = &s.endpoint.as_ref().unwrap().display;
         assert_eq!(shown, "https://lcm.example.com:8443/api");
+        assert!(s.set(Key::Proxy, "socks5://127.0.0.1:1080").is_err());
+        assert!(s.set(Key::Proxy, "http://proxy.example:3128").is_ok());
         s.set(Key::Auth, "Bearer s3cr3t").unwrap();
         assert!(!format!("{s:?}").contains("s3cr3t"));
     }
@@ -548,6 +582,9 @@ mod tests {
         assert!(err
             .message()
             .starts_with("environment variable LCM_TIMEOUT_MS: timeout_ms 'soon'"));
+        assert!(err
+            .message()
+            .ends_with("fix or unset it, or set 'timeout_ms' with lcm_configure"));
         s.set(Key::TimeoutMs, "2000").unwrap();
         assert_eq!(
             s.ready_endpoint().unwrap().display,

@@ -83,6 +83,9 @@ impl Status {
 pub struct Error {
     status: Status,
     message: String,
+    /// How much of `message` comes before a quote of the server's body. Logs below
+    /// `trace` show only this part: a body may echo the request's agent comments.
+    unquoted_len: usize,
 }
 
 impl Error {
@@ -100,7 +103,21 @@ impl Error {
             .map(|c| if c.is_control() { ' ' } else { c })
             .collect();
         truncate_at_char_boundary(&mut message, MAX_MESSAGE_BYTES);
-        Error { status, message }
+        let unquoted_len = message.len();
+        Error {
+            status,
+            message,
+            unquoted_len,
+        }
+    }
+
+    /// An error whose message ends with `; body: <quote>`, a quote of what the server
+    /// sent (see [`Error::message_without_quote`]).
+    pub(crate) fn with_body_quote(status: Status, message: &str, quote: &str) -> Error {
+        let mut error = Error::new(status, format!("{message}; body: {quote}"));
+        let before = Error::new(status, message).message.len();
+        error.unquoted_len = before.min(error.message.len());
+        error
     }
 
     /// Shorthand for [`Status::InvalidArgument`].
@@ -121,6 +138,11 @@ impl Error {
     /// The readable explanation, at most [`MAX_MESSAGE_BYTES`] bytes.
     pub fn message(&self) -> &str {
         &self.message
+    }
+
+    /// The message without its quote of the server's body, for logs below `trace`.
+    pub fn message_without_quote(&self) -> &str {
+        &self.message[..self.unquoted_len]
     }
 }
 
@@ -171,6 +193,13 @@ mod tests {
         let err = Error::new(Status::BadResponse, text);
         assert!(err.message().len() <= MAX_MESSAGE_BYTES);
         assert_eq!(err.message().len() % 2, 0);
+    }
+
+    #[test]
+    fn body_quotes_can_be_left_out() {
+        let err = Error::with_body_quote(Status::HttpStatus, "LCM answered HTTP 500", "'secret'");
+        assert_eq!(err.message(), "LCM answered HTTP 500; body: 'secret'");
+        assert_eq!(err.message_without_quote(), "LCM answered HTTP 500");
     }
 
     #[test]

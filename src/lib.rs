@@ -27,6 +27,7 @@ pub mod error;
 pub mod ffi;
 pub mod log;
 pub mod message;
+mod transport;
 
 pub use client::Client;
 pub use error::{Error, Status};

@@ -219,9 +219,10 @@ struct ResultResponse {
 /// wrong and quoting the start of the body.
 pub fn parse_result(body: &[u8], call_id: &str) -> Result<(), Error> {
     let bad = |what: String| {
-        Error::new(
+        Error::with_body_quote(
             Status::BadResponse,
-            format!("LCM's answer {what}; body: {}", quote_body(body)),
+            &format!("LCM's answer {what}"),
+            &quote_body(body),
         )
     };
     let envelope: ResultEnvelope = serde_json::from_slice(body)
@@ -324,18 +325,20 @@ fn rejected(error: Option<&Value>) -> Error {
 }
 
 /// The start of a server's body for an error message: at most [`MAX_QUOTED_BYTES`]
-/// bytes, invalid UTF-8 replaced, marked when cut.
+/// bytes of it, invalid UTF-8 replaced, marked when cut.
 pub(crate) fn quote_body(body: &[u8]) -> String {
     if body.is_empty() {
         return "(empty)".into();
     }
-    let text = String::from_utf8_lossy(&body[..body.len().min(MAX_QUOTED_BYTES + 4)]);
-    let cut = floor_char_boundary(&text, MAX_QUOTED_BYTES);
-    let mut quoted = format!("'{}'", &text[..cut]);
-    if cut < body.len() {
-        quoted.push_str(&format!(" (first {cut} of {} bytes)", body.len()));
+    let shown = body.len().min(MAX_QUOTED_BYTES);
+    let text = String::from_utf8_lossy(&body[..shown]);
+    // A replacement character is 3 bytes for 1: keep the quote within the bound.
+    let text = &text[..floor_char_boundary(&text, MAX_QUOTED_BYTES)];
+    if shown < body.len() {
+        format!("'{text}' (first {shown} of {} bytes)", body.len())
+    } else {
+        format!("'{text}'")
     }
-    quoted
 }
 
 /// A value cut short enough to sit in an error message.

@@ -29,18 +29,21 @@ pub const LCM_ERR_INVALID_ARGUMENT: lcm_status = 1;
 /// No endpoint, a bad endpoint, an unknown option or a bad option value (also from
 /// an `LCM_<KEY>` environment variable). Nothing was sent.
 pub const LCM_ERR_CONFIG: lcm_status = 2;
-/// DNS, connect, TLS (certificate verification included) or proxy failure: the
-/// request was not delivered, so it is safe to send the outcome again.
+/// DNS, connect, TLS (certificate verification included) or proxy failure, or the
+/// deadline ran out while connecting: the request was not delivered, so it is safe
+/// to send the outcome again.
 pub const LCM_ERR_CONNECT: lcm_status = 3;
-/// No complete answer within `timeout_ms`, or the connection failed after the
-/// request was sent: the outcome may or may not be recorded.
+/// The request was sent but no complete answer came within `timeout_ms`, or the
+/// connection broke before the answer was complete: the outcome may or may not be
+/// recorded, so check in LCM before sending it again.
 pub const LCM_ERR_TIMEOUT: lcm_status = 4;
 /// The server answered a non-2xx HTTP status (a 3xx too: redirects are not
 /// followed). The message quotes up to 200 bytes of its body.
 pub const LCM_ERR_HTTP_STATUS: lcm_status = 5;
 /// A 2xx answer that is not a valid `SetCallOutcomeWithCommentsResult` for this
 /// call (not JSON, wrong subtopic, another call id, no boolean `success`, over
-/// 64 KiB).
+/// 64 KiB), or an answer that is not valid HTTP. The outcome may or may not be
+/// recorded.
 pub const LCM_ERR_BAD_RESPONSE: lcm_status = 6;
 /// LCM answered `success: false`; the message carries its error type, message and
 /// detail (e.g. `WS_Error`, "Invalid Call ID.", "Invalid Call ID:123").

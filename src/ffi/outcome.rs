@@ -38,7 +38,8 @@ use crate::{Client, Outcome};
 ///
 /// Thread safety: safe from any number of threads at once; connections are pooled
 /// and reused across calls and threads. After fork() the child opens its own
-/// connections.
+/// connections; if another thread was inside `lcm_configure` at the moment of
+/// fork(), the child's calls fail with `LCM_ERR_CONFIG` rather than wait forever.
 ///
 /// # Safety
 /// Each string is NULL or NUL-terminated; `err` is NULL or points to `err_len`

@@ -1,0 +1,137 @@
+//! ureq's default resolver and connector, wrapped so that every failure before the
+//! request is written is marked as such.
+//!
+//! The status a caller gets depends on one question: could LCM have received the
+//! request? ureq reports a DNS failure, a refused connection, a TLS handshake error
+//! and a reset after sending all as plain I/O errors, so the error kind cannot tell.
+//! The stage can: anything the resolver or the connector chain (TCP, proxy CONNECT,
+//! TLS) fails with happened before a byte of the request was sent, and comes back
+//! wrapped in [`NotDelivered`].
+//!
+//! This uses ureq's `unversioned` transport API, which may change in a minor release;
+//! Cargo.toml pins ureq to 3.5.x for that reason.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+
+use ureq::config::Config;
+use ureq::http::Uri;
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{
+    ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
+};
+
+/// Where a request failed before it was sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// Looking up the endpoint's (or proxy's) host name.
+    Resolve,
+    /// TCP connect, proxy CONNECT or TLS handshake.
+    Connect,
+}
+
+/// A failure that provably happened before the request was written.
+#[derive(Debug)]
+pub(crate) struct NotDelivered {
+    pub(crate) stage: Stage,
+    pub(crate) error: ureq::Error,
+}
+
+impl fmt::Display for NotDelivered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.error, f)
+    }
+}
+
+impl std::error::Error for NotDelivered {}
+
+fn not_delivered(stage: Stage, error: ureq::Error) -> ureq::Error {
+    ureq::Error::Other(Box::new(NotDelivered { stage, error }))
+}
+
+/// If `error` is a [`NotDelivered`] failure, the stage and the original error.
+pub(crate) fn as_not_delivered(error: &ureq::Error) -> Option<&NotDelivered> {
+    match error {
+        ureq::Error::Other(inner) => inner.downcast_ref::<NotDelivered>(),
+        _ => None,
+    }
+}
+
+/// ureq's connector chain (TCP, proxies, rustls), with failures marked.
+#[derive(Debug, Default)]
+pub(crate) struct MarkingConnector(DefaultConnector);
+
+impl Connector<()> for MarkingConnector {
+    type Out = Box<dyn Transport>;
+
+    fn connect(
+        &self,
+        details: &ConnectionDetails,
+        chained: Option<()>,
+    ) -> Result<Option<Self::Out>, ureq::Error> {
+        self.0
+            .connect(details, chained)
+            .map_err(|e| not_delivered(Stage::Connect, e))
+    }
+}
+
+/// ureq's resolver, with failures marked. An endpoint given as an IP address is
+/// answered at once: ureq's resolver would start a thread per request for it
+/// whenever a deadline is set, and every call here has one.
+#[derive(Debug, Default)]
+pub(crate) struct MarkingResolver(DefaultResolver);
+
+impl Resolver for MarkingResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        if let Some(addr) = literal_socket_addr(uri) {
+            let mut addrs = self.empty();
+            addrs.push(addr);
+            return Ok(addrs);
+        }
+        self.0
+            .resolve(uri, config, timeout)
+            .map_err(|e| not_delivered(Stage::Resolve, e))
+    }
+}
+
+/// The socket address of a URI whose host is an IP literal (`127.0.0.1`, `[::1]`).
+fn literal_socket_addr(uri: &Uri) -> Option<SocketAddr> {
+    let authority = uri.authority()?;
+    let host = authority.host();
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
+    let ip: IpAddr = host.parse().ok()?;
+    let port = authority.port_u16().or(match uri.scheme_str() {
+        Some(s) if s.eq_ignore_ascii_case("https") => Some(443),
+        Some(s) if s.eq_ignore_ascii_case("http") => Some(80),
+        _ => None,
+    })?;
+    Some(SocketAddr::new(ip, port))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ip_literals_are_resolved_without_a_lookup() {
+        let addr = |s: &str| literal_socket_addr(&s.parse().unwrap());
+        assert_eq!(
+            addr("http://127.0.0.1:8080/lcm"),
+            Some("127.0.0.1:8080".parse().unwrap())
+        );
+        assert_eq!(
+            addr("https://10.1.2.3/lcm"),
+            Some("10.1.2.3:443".parse().unwrap())
+        );
+        assert_eq!(addr("http://[::1]/x"), Some("[::1]:80".parse().unwrap()));
+        assert_eq!(addr("http://lcm.example.com/x"), None);
+    }
+}
