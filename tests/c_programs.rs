@@ -19,7 +19,7 @@ fn compile_c(source: &Path, exe: &Path) {
         ("CC", "cc", "-std=c99")
     };
     let cc = std::env::var(var).unwrap_or_else(|_| default.into());
-    let lib_dir = target_dir();
+    let lib_dir = lib_dir();
     assert!(
         lib_dir.join("liblcm_outcome.so").exists(),
         "{} has no liblcm_outcome.so",
@@ -53,19 +53,30 @@ fn build_c_program(path: &str, name: &str) -> PathBuf {
     exe
 }
 
-fn example_exe() -> PathBuf {
-    build_c_program("examples/c/set_outcome.c", "set_outcome")
+/// The example, compiled under a name of the calling test's own: tests run in
+/// parallel and each removes its executable.
+fn example_exe(test: &str) -> PathBuf {
+    build_c_program("examples/c/set_outcome.c", &format!("set_outcome_{test}"))
+}
+
+/// A command running `exe` with no `LCM_*` variable from the test environment, and
+/// no proxy between it and the loopback sim.
+fn clean_command(exe: &Path) -> Command {
+    let mut command = Command::new(exe);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("LCM_") {
+            command.env_remove(name);
+        }
+    }
+    command.env("LCM_PROXY", "none");
+    command
 }
 
 #[test]
 fn c_example_records_an_outcome() {
     let sim = sim();
-    let exe = example_exe();
-    let output = Command::new(&exe)
-        .arg(sim.url())
-        .env_remove("LCM_ENDPOINT")
-        .output()
-        .unwrap();
+    let exe = example_exe("records");
+    let output = clean_command(&exe).arg(sim.url()).output().unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -83,7 +94,7 @@ fn c_example_records_an_outcome() {
     assert_eq!(accepted[0]["OutcomeId"], 1);
 
     // The same binary, pointed at the sim through the environment only.
-    let output = Command::new(&exe)
+    let output = clean_command(&exe)
         .env("LCM_ENDPOINT", sim.url())
         .output()
         .unwrap();
@@ -98,8 +109,8 @@ fn c_example_records_an_outcome() {
 
 #[test]
 fn c_example_reports_failure_with_status_name_and_text() {
-    let exe = example_exe();
-    let output = Command::new(&exe)
+    let exe = example_exe("failure");
+    let output = clean_command(&exe)
         .arg(refused_endpoint())
         .env("LCM_RETRIES", "0")
         .output()
@@ -111,10 +122,7 @@ fn c_example_reports_failure_with_status_name_and_text() {
         "{stderr}"
     );
 
-    let output = Command::new(&exe)
-        .env_remove("LCM_ENDPOINT")
-        .output()
-        .unwrap();
+    let output = clean_command(&exe).output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -128,7 +136,7 @@ fn c_example_reports_failure_with_status_name_and_text() {
 fn after_fork_parent_and_child_never_share_a_connection() {
     let sim = sim();
     let exe = build_c_program("tests/c/fork_safety.c", "fork_safety");
-    let output = Command::new(&exe).arg(sim.url()).output().unwrap();
+    let output = clean_command(&exe).arg(sim.url()).output().unwrap();
     assert!(
         output.status.success(),
         "exit {:?}: {}",
@@ -152,7 +160,7 @@ fn after_fork_parent_and_child_never_share_a_connection() {
 #[test]
 fn header_compiles_and_links_as_cpp() {
     let exe = build_c_program("tests/c/header_in_cpp.cpp", "header_in_cpp");
-    let output = Command::new(&exe).output().unwrap();
+    let output = clean_command(&exe).output().unwrap();
     assert!(
         output.status.success(),
         "{}",
@@ -160,5 +168,58 @@ fn header_compiles_and_links_as_cpp() {
     );
     let expected = format!("{} LCM_OK\n", env!("CARGO_PKG_VERSION"));
     assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
+    let _ = std::fs::remove_file(exe);
+}
+
+/// Runs the example against `sim` at log level `level`, with a secret token in
+/// play, and returns the library's log lines (not the example's own output).
+fn logged_at(level: &str, sim: &Sim, exe: &Path) -> String {
+    let output = clean_command(exe)
+        .arg(sim.url())
+        .env("LCM_LOG_LEVEL", level)
+        .env("LCM_AUTH", "Bearer SECRET-TOKEN-42")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&output.stderr)
+        .lines()
+        .filter(|line| line.starts_with("lcm-outcome ["))
+        .map(|line| format!("{line}\n"))
+        .collect()
+}
+
+#[test]
+fn logs_never_hold_the_auth_value_and_comments_only_at_trace() {
+    let exe = example_exe("logs");
+    // Success, and failures that are retried, logged at every level.
+    let ok = sim();
+    let failing = sim_with(Faults {
+        fail_status: Some(503),
+        fail_count: 0,
+        ..Faults::default()
+    });
+    for level in ["off", "error", "warn", "info", "debug", "trace"] {
+        for server in [&ok, &failing] {
+            let log = logged_at(level, server, &exe);
+            assert!(
+                !log.contains("SECRET-TOKEN-42"),
+                "auth logged at {level}: {log}"
+            );
+            // The example's agent comment is "Test comment".
+            assert_eq!(
+                log.contains("Test comment"),
+                level == "trace",
+                "{level}: {log}"
+            );
+        }
+    }
+    assert_eq!(logged_at("off", &failing, &exe), "");
+    let warn = logged_at("warn", &failing, &exe);
+    assert!(
+        warn.contains("[warn] attempt 1 of 3 for call 12345 failed"),
+        "{warn}"
+    );
+    let trace = logged_at("trace", &ok, &exe);
+    assert!(trace.contains("[trace] request body: {"), "{trace}");
+    assert!(trace.contains("[trace] answer: HTTP 200 {"), "{trace}");
     let _ = std::fs::remove_file(exe);
 }

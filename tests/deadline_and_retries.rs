@@ -156,3 +156,65 @@ fn a_dropped_connection_is_an_unknown_outcome_not_a_success() {
         "the request may have been acted on: no retry"
     );
 }
+
+#[test]
+fn a_429_is_retried_and_then_succeeds() {
+    let sim = sim_with(Faults {
+        fail_status: Some(429),
+        fail_count: 2,
+        ..Faults::default()
+    });
+    let client = Client::for_endpoint(&sim.url());
+    assert_status(&client.send(&Call::sample()), LCM_OK, &[]);
+    assert_eq!(sim.request_count(), 3);
+    assert_eq!(sim.accepted().len(), 1);
+}
+
+#[test]
+fn a_retry_after_that_fits_is_waited_for() {
+    let sim = sim_with(Faults {
+        fail_status: Some(503),
+        fail_count: 1,
+        retry_after_secs: Some(1),
+        ..Faults::default()
+    });
+    let client = Client::for_endpoint(&sim.url());
+    let started = Instant::now();
+    assert_status(&client.send(&Call::sample()), LCM_OK, &[]);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(sim.request_count(), 2);
+}
+
+#[test]
+fn a_retry_after_of_zero_still_backs_off_and_a_huge_one_ends_the_call() {
+    let sim = sim_with(Faults {
+        fail_status: Some(503),
+        fail_count: 1,
+        retry_after_secs: Some(0),
+        ..Faults::default()
+    });
+    let client = Client::for_endpoint(&sim.url());
+    let started = Instant::now();
+    assert_status(&client.send(&Call::sample()), LCM_OK, &[]);
+    assert!(
+        started.elapsed() >= Duration::from_millis(50),
+        "{:?}",
+        started.elapsed()
+    );
+
+    sim.set_faults(Faults {
+        fail_status: Some(503),
+        fail_count: 1,
+        retry_after_secs: Some(u64::MAX),
+        ..Faults::default()
+    });
+    assert_status(
+        &client.send(&Call::sample()),
+        LCM_ERR_HTTP_STATUS,
+        &["HTTP 503", "past the call's deadline"],
+    );
+}

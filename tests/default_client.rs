@@ -24,6 +24,8 @@ fn environment_first_then_explicit_configuration_wins() {
     std::env::set_var("LCM_ENDPOINT", env_sim.url());
     std::env::set_var("LCM_SOURCE", "from-env");
     std::env::set_var("LCM_AUTH", "Bearer env-secret");
+    std::env::set_var("LCM_RETRIES", "0");
+    std::env::set_var("LCM_PROXY", "none");
 
     assert_status(&Call::sample().send_default(), LCM_OK, &[]);
     let request = env_sim.requests().pop().unwrap();

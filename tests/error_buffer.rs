@@ -104,8 +104,9 @@ fn buffer_holds_empty_string_after_success() {
 }
 
 #[test]
-fn longest_messages_fit_lcm_error_size() {
-    // A long server answer and a long option name, the longest texts we quote.
+fn longest_messages_fit_lcm_error_size_whole() {
+    // The longest texts we build: an endpoint with a long path and a quoted server
+    // body. Each part is bounded, so the message ends intact, not cut at 511 bytes.
     let sim = sim_with(Faults {
         fail_status: Some(502),
         fail_count: 0,
@@ -115,7 +116,15 @@ fn longest_messages_fit_lcm_error_size() {
     let (status, message) = client.send(&Call::sample());
     assert_eq!(status, LCM_ERR_HTTP_STATUS);
     assert!(message.len() < LCM_ERROR_SIZE, "{}", message.len());
+    assert!(
+        message.ends_with("body: '{\"error\":\"injected fault\"}'"),
+        "{message}"
+    );
     let (status, message) = client.configure(&"k".repeat(10_000), "v");
     assert_eq!(status, LCM_ERR_CONFIG);
     assert!(message.len() < LCM_ERROR_SIZE);
+    assert!(
+        message.ends_with("connect_timeout_ms, retries, auth, ca_file, proxy, log_level"),
+        "{message}"
+    );
 }

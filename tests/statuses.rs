@@ -225,3 +225,61 @@ fn bad_response_for_an_answer_over_64_kib_even_if_valid() {
     });
     assert_status(&client.send(&Call::sample()), LCM_OK, &[]);
 }
+
+#[test]
+fn connect_when_the_host_does_not_resolve() {
+    // .invalid never resolves (RFC 6761); whether the resolver says so at once or
+    // the deadline runs out first, the request was not sent.
+    let client = Client::for_endpoint("http://lcm.example.invalid/lcm");
+    client.set("retries", "0");
+    client.set("timeout_ms", "3000");
+    assert_status(
+        &client.send(&Call::sample()),
+        LCM_ERR_CONNECT,
+        &["lcm.example.invalid", "the outcome was not sent"],
+    );
+}
+
+#[test]
+fn connect_when_tls_fails() {
+    // An https:// endpoint on a plain-HTTP port: the handshake fails before a byte
+    // of the request is sent, and retrying would not help.
+    let sim = sim();
+    let endpoint = sim.url().replacen("http://", "https://", 1);
+    let client = Client::for_endpoint(&endpoint);
+    assert_status(
+        &client.send(&Call::sample()),
+        LCM_ERR_CONNECT,
+        &["TLS with https://127.0.0.1:", "the outcome was not sent"],
+    );
+    assert_eq!(sim.request_count(), 0);
+}
+
+#[test]
+fn connect_through_a_dead_proxy_names_the_proxy() {
+    let sim = sim();
+    let client = Client::for_endpoint(&sim.url());
+    let dead = refused_endpoint();
+    let proxy_port = dead
+        .trim_end_matches("/lcm")
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_string();
+    client.set("proxy", &format!("http://127.0.0.1:{proxy_port}"));
+    client.set("retries", "0");
+    assert_status(
+        &client.send(&Call::sample()),
+        LCM_ERR_CONNECT,
+        &[
+            &format!("through proxy 127.0.0.1:{proxy_port}"),
+            "the outcome was not sent",
+        ],
+    );
+    assert_eq!(sim.request_count(), 0);
+}
+
+#[test]
+fn freeing_null_is_a_no_op() {
+    unsafe { lcm_client_free(std::ptr::null_mut()) };
+}

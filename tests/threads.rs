@@ -67,6 +67,14 @@ fn reconfiguring_while_sending_is_safe_and_takes_effect() {
     }
     sender.join().unwrap();
     assert_eq!(first.accepted().len() + second.accepted().len(), 200);
+
+    // Settled: the last change is in force for the next call.
+    client.set("endpoint", &second.url());
+    let before = second.accepted().len();
+    assert_status(&client.send(&Call::with_id("after")), LCM_OK, &[]);
+    assert_eq!(second.accepted().len(), before + 1);
+    let last = second.requests().pop().unwrap().json().unwrap();
+    assert_eq!(last["source"], "source-49");
 }
 
 #[test]

@@ -1,7 +1,8 @@
 /*
  * Records one telephony outcome in LCM through liblcm_outcome.
  *
- *   cc -I include examples/c/set_outcome.c -L target/debug -llcm_outcome -o set_outcome
+ *   cc -I include examples/c/set_outcome.c -L target/debug -Wl,-rpath,"$PWD/target/debug" \
+ *      -llcm_outcome -o set_outcome
  *   ./set_outcome http://127.0.0.1:8080/lcm        (or set LCM_ENDPOINT and omit it)
  *
  * Exit status: 0 when LCM confirmed the outcome, 1 when it did not, 2 on bad usage.

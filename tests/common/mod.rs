@@ -160,10 +160,12 @@ impl Client {
         Client(c)
     }
 
-    /// A new client pointed at `endpoint`.
+    /// A new client pointed at `endpoint`, directly: a proxy in the test
+    /// environment (`HTTP_PROXY`, ...) must not stand between it and a loopback sim.
     pub fn for_endpoint(endpoint: &str) -> Client {
         let client = Client::new();
         client.set("endpoint", endpoint);
+        client.set("proxy", "none");
         client
     }
 
@@ -237,13 +239,13 @@ pub fn refused_endpoint() -> String {
     format!("http://127.0.0.1:{port}/lcm")
 }
 
-/// `target/debug` (or the profile in use): where cargo put liblcm_outcome.so.
-pub fn target_dir() -> PathBuf {
+/// Where this test build's liblcm_outcome.so is: `target/<profile>/deps`, beside
+/// the test executable. (`cargo test` builds the cdylib there and, unlike
+/// `cargo build`, does not copy it up to `target/<profile>`, where an older one
+/// may lie.)
+pub fn lib_dir() -> PathBuf {
     let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(|deps| deps.parent())
-        .unwrap()
-        .to_path_buf()
+    exe.parent().unwrap().to_path_buf()
 }
 
 /// The repository root.
