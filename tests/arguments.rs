@@ -120,65 +120,48 @@ fn nan_and_infinities_are_refused_by_name() {
     }
 }
 
+/// `lcm_client_configure` with raw pointers, as C could call it.
+fn configure_raw(
+    client: *mut lcm_client,
+    key: *const std::ffi::c_char,
+    value: *const std::ffi::c_char,
+) -> (lcm_status, String) {
+    let mut err = [0; LCM_ERROR_SIZE];
+    let status = unsafe { lcm_client_configure(client, key, value, err.as_mut_ptr(), err.len()) };
+    (status, buffer_text(&err))
+}
+
 #[test]
 fn configure_refuses_null_and_invalid_utf8() {
-    use std::ffi::c_char;
     let client = Client::new();
-    let mut err = [0 as c_char; LCM_ERROR_SIZE];
-    let status = unsafe {
-        lcm_client_configure(
-            client.0,
-            std::ptr::null(),
-            c"x".as_ptr(),
-            err.as_mut_ptr(),
-            err.len(),
-        )
-    };
-    assert_status(
-        &(status, buffer_text(&err)),
-        LCM_ERR_INVALID_ARGUMENT,
-        &["key is NULL"],
-    );
-    let status = unsafe {
-        lcm_client_configure(
-            client.0,
-            c"source".as_ptr(),
-            std::ptr::null(),
-            err.as_mut_ptr(),
-            err.len(),
-        )
-    };
-    assert_status(
-        &(status, buffer_text(&err)),
-        LCM_ERR_INVALID_ARGUMENT,
-        &["value is NULL"],
-    );
-    let status = unsafe {
-        lcm_client_configure(
+    let null = std::ptr::null();
+    let cases = [
+        (client.0, null, c"x".as_ptr(), "key is NULL"),
+        (client.0, c"source".as_ptr(), null, "value is NULL"),
+        (
             client.0,
             c"source".as_ptr(),
             c"\xff".as_ptr(),
-            err.as_mut_ptr(),
-            err.len(),
-        )
-    };
-    assert_status(
-        &(status, buffer_text(&err)),
-        LCM_ERR_INVALID_ARGUMENT,
-        &["value is not valid UTF-8"],
-    );
-    let status = unsafe {
-        lcm_client_configure(
+            "value is not valid UTF-8",
+        ),
+        (
+            client.0,
+            c"\xffkey".as_ptr(),
+            c"x".as_ptr(),
+            "key is not valid UTF-8",
+        ),
+        (
             std::ptr::null_mut(),
             c"source".as_ptr(),
             c"x".as_ptr(),
-            err.as_mut_ptr(),
-            err.len(),
-        )
-    };
-    assert_status(
-        &(status, buffer_text(&err)),
-        LCM_ERR_INVALID_ARGUMENT,
-        &["client is NULL"],
-    );
+            "client is NULL",
+        ),
+    ];
+    for (c, key, value, expected) in cases {
+        assert_status(
+            &configure_raw(c, key, value),
+            LCM_ERR_INVALID_ARGUMENT,
+            &[expected],
+        );
+    }
 }

@@ -46,7 +46,9 @@ impl Call {
 
     /// Sends through `lcm_client_set_outcome` with an `LCM_ERROR_SIZE` buffer.
     pub fn send(&self, client: *mut lcm_client) -> (lcm_status, String) {
-        self.send_with_buffer(client, LCM_ERROR_SIZE)
+        let mut err = vec![0x55 as c_char; LCM_ERROR_SIZE];
+        let status = unsafe { self.send_raw(client, err.as_mut_ptr(), err.len()) };
+        (status, buffer_text(&err))
     }
 
     /// Sends through the default client's `lcm_set_outcome`.
@@ -67,24 +69,6 @@ impl Call {
             )
         };
         (status, buffer_text(&err))
-    }
-
-    /// Sends with an error buffer of `err_len` bytes.
-    pub fn send_with_buffer(
-        &self,
-        client: *mut lcm_client,
-        err_len: usize,
-    ) -> (lcm_status, String) {
-        let mut err = vec![0x55 as c_char; err_len.max(1)];
-        let status = unsafe { self.send_raw(client, err.as_mut_ptr(), err_len) };
-        (
-            status,
-            if err_len == 0 {
-                String::new()
-            } else {
-                buffer_text(&err)
-            },
-        )
     }
 
     /// Sends with whatever error buffer pointer and length the test wants.
