@@ -1,19 +1,20 @@
 //! Sending: the HTTP agent and its connection pool, the per-call deadline, retries,
 //! and the classification of every failure into a [`Status`].
 //!
-//! A [`Client`] holds an immutable snapshot (settings + agent) behind a lock that is
-//! held only to clone or swap an `Arc`: a call uses the settings in force when it
-//! started, configuration may change meanwhile, and calls never wait on each other
-//! or on a configuration change's file reads.
+//! A [`Client`] holds an immutable snapshot (settings + agent) in an `ArcSwap`: a
+//! call uses the settings in force when it started, configuration may change
+//! meanwhile, and no lock is ever taken. That matters beyond speed: a child forked
+//! while a parent thread held a lock would wait for that thread forever.
 
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, PoisonError, RwLock, RwLockWriteGuard, TryLockError};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
+
+use arc_swap::ArcSwap;
 
 use ureq::tls::{RootCerts, TlsConfig};
 use ureq::Agent;
 
-use crate::config::{Endpoint, Key, ProxySetting, Secret, Settings};
+use crate::config::{display_url, Endpoint, Key, ProxySetting, Secret, Settings};
 use crate::error::{Error, Status};
 use crate::log::{log, Level};
 use crate::message::{self, quote_body, Outcome};
@@ -28,45 +29,60 @@ pub const MAX_RESPONSE_BYTES: u64 = 64 * 1024;
 /// many threads rather than ureq's default of 3.
 const MAX_IDLE_CONNECTIONS: usize = 256;
 
+/// An attempt is not started with less time than this left: it could not connect
+/// and answer in it, and ureq gives each connection attempt at least 10 ms anyway.
+const MIN_ATTEMPT_TIME: Duration = Duration::from_millis(20);
+
 /// The first retry waits between half of this and this; each further retry doubles
 /// it, up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 const MAX_BACKOFF: Duration = Duration::from_secs(2);
 
-/// What a forked child is told when another thread was changing this client's
-/// configuration at the moment of fork().
-const FORKED_WHILE_LOCKED: &str = "this client's configuration was being changed by another \
-     thread when the process forked, so the child cannot use it; create a new client in the \
-     child, or fork when no thread is inside lcm_configure";
-
 /// A connection to one LCM service: its settings and its connection pool.
 ///
 /// Safe to share between threads; every method takes `&self`.
 pub struct Client {
-    current: RwLock<Arc<Snapshot>>,
-    /// The process the current pool belongs to, readable without the lock, so that
-    /// a forked child never waits on a lock a parent thread held at fork().
-    pool_pid: AtomicU32,
+    current: ArcSwap<Snapshot>,
 }
 
-/// What a call needs, frozen: settings, and an agent (pool) built from them in the
-/// process `pid`.
+/// What a call needs, frozen: settings, the proxy they resolve to, and an agent
+/// (pool) built from them in the process `pid`.
 struct Snapshot {
     settings: Settings,
+    /// The proxy in use, or why none can be (a SOCKS proxy in the environment).
+    proxy: Result<Option<ureq::Proxy>, String>,
     agent: Agent,
     pid: u32,
-    /// `host:port` of the proxy the agent goes through, for messages.
-    proxy: Option<String>,
 }
 
 impl Snapshot {
+    /// A snapshot for `settings`, reading the proxy environment if they say so.
     fn new(settings: Settings) -> Snapshot {
-        let (agent, proxy) = build_agent(&settings);
+        let proxy = resolve_proxy(&settings.proxy);
+        Snapshot::with_proxy(settings, proxy)
+    }
+
+    fn with_proxy(settings: Settings, proxy: Result<Option<ureq::Proxy>, String>) -> Snapshot {
+        let agent = build_agent(&settings, proxy.clone().ok().flatten());
         Snapshot {
             settings,
+            proxy,
             agent,
             pid: std::process::id(),
-            proxy,
+        }
+    }
+
+    /// The same settings with a new, empty pool, for a forked child. Nothing is read
+    /// from the environment here: a parent thread may have held its lock at fork().
+    fn renewed(&self) -> Snapshot {
+        Snapshot::with_proxy(self.settings.clone(), self.proxy.clone())
+    }
+
+    /// `host:port` of the proxy, for messages.
+    fn proxy_name(&self) -> Option<String> {
+        match &self.proxy {
+            Ok(Some(p)) => Some(format!("{}:{}", p.host(), p.port())),
+            _ => None,
         }
     }
 }
@@ -91,11 +107,8 @@ impl Client {
 
     /// A client with the given settings.
     pub fn with_settings(settings: Settings) -> Client {
-        let snapshot = Snapshot::new(settings);
-        let pid = snapshot.pid;
         Client {
-            current: RwLock::new(Arc::new(snapshot)),
-            pool_pid: AtomicU32::new(pid),
+            current: ArcSwap::from_pointee(Snapshot::new(settings)),
         }
     }
 
@@ -103,8 +116,8 @@ impl Client {
     /// default. Calls already running keep the settings they started with.
     pub fn configure(&self, key: &str, value: &str) -> Result<(), Error> {
         let key = Key::from_name(key)?;
-        // Parse (which may read a CA file) and build outside the lock; swap only if
-        // nobody configured meanwhile, else redo on top of their change.
+        // Parse (which may read a CA file) and build, then swap in only if nobody
+        // configured meanwhile; else redo on top of their change, which is kept.
         loop {
             let base = self.snapshot();
             let mut settings = base.settings.clone();
@@ -114,29 +127,15 @@ impl Client {
             } else {
                 Snapshot {
                     settings,
+                    proxy: base.proxy.clone(),
                     agent: base.agent.clone(),
                     pid: base.pid,
-                    proxy: base.proxy.clone(),
                 }
             };
-            let mut slot = self.lock_for_swap()?;
-            if Arc::ptr_eq(&slot, &base) {
-                *slot = Arc::new(next);
+            let previous = self.current.compare_and_swap(&base, Arc::new(next));
+            if Arc::ptr_eq(&previous, &base) {
                 return Ok(());
             }
-        }
-    }
-
-    /// The lock, for swapping the snapshot. In a forked child it may have been held
-    /// by a parent thread at fork(), which would block forever: only try there.
-    fn lock_for_swap(&self) -> Result<RwLockWriteGuard<'_, Arc<Snapshot>>, Error> {
-        if self.pool_pid.load(Ordering::Acquire) == std::process::id() {
-            return Ok(self.current.write().unwrap_or_else(PoisonError::into_inner));
-        }
-        match self.current.try_write() {
-            Ok(slot) => Ok(slot),
-            Err(TryLockError::Poisoned(p)) => Ok(p.into_inner()),
-            Err(TryLockError::WouldBlock) => Err(Error::config(FORKED_WHILE_LOCKED)),
         }
     }
 
@@ -156,6 +155,9 @@ impl Client {
         let level = settings.log_level;
         let result = message::build_request(&settings.source, outcome).and_then(|body| {
             let endpoint = settings.ready_endpoint()?;
+            if let Err(problem) = &snapshot.proxy {
+                return Err(Error::config(problem.as_str()));
+            }
             Call {
                 snapshot: &snapshot,
                 endpoint,
@@ -187,45 +189,54 @@ impl Client {
     /// the pool was made: a child must never write to its parent's sockets.
     fn snapshot(&self) -> Arc<Snapshot> {
         let pid = std::process::id();
-        if self.pool_pid.load(Ordering::Acquire) == pid {
-            return self
-                .current
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone();
-        }
-        // A forked child. A parent thread may have held the lock at fork(); that
-        // thread does not exist here, so waiting could be forever: only try.
-        if let Ok(mut slot) = self.current.try_write() {
-            if slot.pid != pid {
-                *slot = Arc::new(Snapshot::new(slot.settings.clone()));
+        loop {
+            let current = self.current.load_full();
+            if current.pid == pid {
+                return current;
             }
-            self.pool_pid.store(pid, Ordering::Release);
-            return slot.clone();
+            let renewed = Arc::new(current.renewed());
+            let previous = self.current.compare_and_swap(&current, renewed.clone());
+            if Arc::ptr_eq(&previous, &current) {
+                return renewed;
+            }
+            // Another thread of this child renewed or reconfigured it first: use that.
         }
-        match self.current.try_read() {
-            // Unpooled for this call; a later call will try to install a pool again.
-            Ok(slot) => Arc::new(Snapshot::new(slot.settings.clone())),
-            // Held for writing at fork(): the settings are unreadable for good.
-            Err(_) => Arc::new(Snapshot::new(Settings::unusable(FORKED_WHILE_LOCKED))),
-        }
+    }
+}
+
+/// The proxy `setting` asks for. From the environment, a SOCKS proxy is an error:
+/// this build does not speak SOCKS, and ureq would otherwise go around it.
+fn resolve_proxy(setting: &ProxySetting) -> Result<Option<ureq::Proxy>, String> {
+    match setting {
+        ProxySetting::Direct => Ok(None),
+        ProxySetting::Url(proxy) => Ok(Some(proxy.clone())),
+        ProxySetting::FromEnvironment => match ureq::Proxy::try_from_env() {
+            Some(p)
+                if !matches!(
+                    p.protocol(),
+                    ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https
+                ) =>
+            {
+                Err(
+                    "the proxy in the environment (ALL_PROXY, HTTPS_PROXY or HTTP_PROXY) is a \
+                     SOCKS proxy, which lcm-outcome does not support; set the proxy option to an \
+                     http:// proxy or to 'none'"
+                        .to_string(),
+                )
+            }
+            other => Ok(other),
+        },
     }
 }
 
 /// The HTTP agent for `settings`: no redirects, non-2xx statuses as answers (not
 /// errors), HTTPS trust from `ca_file` or the webpki roots, and failures before
-/// sending marked as such. Also the proxy's `host:port`, if one is used.
-fn build_agent(settings: &Settings) -> (Agent, Option<String>) {
+/// sending marked as such.
+fn build_agent(settings: &Settings, proxy: Option<ureq::Proxy>) -> Agent {
     let mut tls = TlsConfig::builder();
     if let Some(ca) = &settings.ca_file {
         tls = tls.root_certs(RootCerts::Specific(ca.certs.clone()));
     }
-    let proxy = match &settings.proxy {
-        ProxySetting::FromEnvironment => ureq::Proxy::try_from_env(),
-        ProxySetting::Direct => None,
-        ProxySetting::Url(proxy) => Some(proxy.clone()),
-    };
-    let proxy_name = proxy.as_ref().map(|p| format!("{}:{}", p.host(), p.port()));
     let config = Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
@@ -237,12 +248,11 @@ fn build_agent(settings: &Settings) -> (Agent, Option<String>) {
         .max_idle_connections(MAX_IDLE_CONNECTIONS)
         .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
         .build();
-    let agent = Agent::with_parts(
+    Agent::with_parts(
         config,
         MarkingConnector::default(),
         MarkingResolver::default(),
-    );
-    (agent, proxy_name)
+    )
 }
 
 /// The error text for a log line at `level`: without quotes of server bodies below
@@ -312,7 +322,7 @@ impl Call<'_> {
                 Retry::After(asked) => asked.max(backoff(attempt)),
             };
             let left = deadline.saturating_duration_since(Instant::now());
-            if delay >= left {
+            if delay + MIN_ATTEMPT_TIME >= left {
                 let why = match failure.retry {
                     Retry::After(asked) => format!(
                         "LCM asked to retry after {} s, past the call's deadline (timeout_ms {})",
@@ -339,10 +349,22 @@ impl Call<'_> {
         }
     }
 
-    /// One HTTP exchange, within what is left of the deadline.
+    /// One HTTP exchange, within what is left of the deadline. Whatever the failure,
+    /// its text has the `auth` secret blanked: parsed JSON can hold it decoded.
     fn attempt(&self, deadline: Instant) -> Result<(), Failure> {
+        self.exchange(deadline).map_err(|mut failure| {
+            failure.error = failure.error.map_text(|text| self.scrub(text));
+            failure
+        })
+    }
+
+    fn exchange(&self, deadline: Instant) -> Result<(), Failure> {
         let settings = &self.snapshot.settings;
         let remaining = deadline.saturating_duration_since(Instant::now());
+        // Whether a connect timeout means the call's deadline rather than
+        // connect_timeout_ms (ureq rounds the budget down, so comparing clocks
+        // afterwards cannot tell).
+        let deadline_bounds_connect = settings.connect_timeout >= remaining;
         log(settings.log_level, Level::Trace, || {
             format!("request body: {}", String::from_utf8_lossy(self.body))
         });
@@ -361,7 +383,7 @@ impl Call<'_> {
         }
         let mut response = request
             .send(self.body)
-            .map_err(|e| self.classify(e, deadline))?;
+            .map_err(|e| self.classify(e, deadline_bounds_connect))?;
 
         let status = response.status();
         let body = response
@@ -382,7 +404,7 @@ impl Call<'_> {
         if !status.is_success() {
             return Err(self.status_failure(&response, body));
         }
-        let body = body.map_err(|e| self.classify(e, deadline))?;
+        let body = body.map_err(|e| self.classify(e, deadline_bounds_connect))?;
         message::parse_result(&body, self.call_id).map_err(Failure::final_)
     }
 
@@ -409,11 +431,12 @@ impl Call<'_> {
         if status.is_redirection() {
             text.push_str(" (redirects are not followed: set endpoint to the final URL");
             if let Some(location) = header("location") {
-                let location = self.scrub(location.as_bytes().to_vec());
-                text.push_str(&format!(
-                    ", Location: {}",
-                    message::short(&String::from_utf8_lossy(&location))
-                ));
+                // Shown like the endpoint: no user info or query, which may be secret.
+                let shown = location
+                    .parse::<ureq::http::Uri>()
+                    .map(|uri| display_url(&uri))
+                    .unwrap_or_else(|_| "(not a URL)".into());
+                text.push_str(&format!(", Location: {shown}"));
             }
             text.push(')');
         }
@@ -438,16 +461,16 @@ impl Call<'_> {
     /// have reached LCM: failures marked [`NotDelivered`](crate::transport) happened
     /// before sending (`Connect`, retried), anything later leaves the outcome
     /// unknown (`Timeout`, never retried).
-    fn classify(&self, error: ureq::Error, deadline: Instant) -> Failure {
+    fn classify(&self, error: ureq::Error, deadline_bounds_connect: bool) -> Failure {
         let endpoint = &self.endpoint.display;
         let settings = &self.snapshot.settings;
         if let Some(failed) = as_not_delivered(&error) {
-            let target = match &self.snapshot.proxy {
+            let target = match self.snapshot.proxy_name() {
                 Some(proxy) => format!("{endpoint} through proxy {proxy}"),
                 None => endpoint.clone(),
             };
             let (what, retry) = match (&failed.error, failed.stage) {
-                (ureq::Error::Timeout(_), _) if Instant::now() >= deadline => (
+                (ureq::Error::Timeout(_), _) if deadline_bounds_connect => (
                     format!(
                         "could not connect to {target} within the call's deadline (timeout_ms {})",
                         settings.timeout.as_millis()
@@ -523,36 +546,43 @@ impl Call<'_> {
         Failure::final_(error)
     }
 
-    /// The answer body with the `auth` secret blanked out (see [`scrub`]).
-    fn scrub(&self, body: Vec<u8>) -> Vec<u8> {
-        scrub(body, self.snapshot.settings.auth.as_ref())
+    /// `text` with the `auth` secret blanked out (see [`scrub`]).
+    fn scrub(&self, text: Vec<u8>) -> Vec<u8> {
+        scrub(text, self.snapshot.settings.auth.as_ref())
     }
 }
 
-/// `body` with the `auth` value, and its token without the scheme (`Bearer`),
-/// overwritten with `*`: a server could echo them, and quotes of answers end up in
-/// messages and logs.
-fn scrub(mut body: Vec<u8>, auth: Option<&Secret>) -> Vec<u8> {
+/// `text` with the `auth` value and its token (without the scheme, `Bearer`)
+/// overwritten with `*`, also where JSON escaped their `/` as `\/`: a server could
+/// echo them, and answers end up in messages and logs. Lengths are kept, so a
+/// message's structure (and UTF-8 validity: the secret is ASCII) survives.
+fn scrub(mut text: Vec<u8>, auth: Option<&Secret>) -> Vec<u8> {
     let Some(secret) = auth else {
-        return body;
+        return text;
     };
     let token = secret.0.split_once(' ').map(|(_, token)| token.trim());
-    for needle in [Some(secret.0.as_str()), token].into_iter().flatten() {
-        let needle = needle.as_bytes();
-        if needle.is_empty() {
-            continue;
-        }
-        let mut i = 0;
-        while i + needle.len() <= body.len() {
-            if &body[i..i + needle.len()] == needle {
-                body[i..i + needle.len()].fill(b'*');
-                i += needle.len();
-            } else {
-                i += 1;
-            }
+    for plain in [Some(secret.0.as_str()), token].into_iter().flatten() {
+        for needle in [plain.to_string(), plain.replace('/', "\\/")] {
+            blank_out(&mut text, needle.as_bytes());
         }
     }
-    body
+    text
+}
+
+/// Overwrites every occurrence of `needle` in `text` with `*`.
+fn blank_out(text: &mut [u8], needle: &[u8]) {
+    if needle.is_empty() {
+        return;
+    }
+    let mut i = 0;
+    while i + needle.len() <= text.len() {
+        if &text[i..i + needle.len()] == needle {
+            text[i..i + needle.len()].fill(b'*');
+            i += needle.len();
+        } else {
+            i += 1;
+        }
+    }
 }
 
 /// `error` with `; why` added to its message, status unchanged.
@@ -620,14 +650,12 @@ mod tests {
 
     #[test]
     fn echoed_secrets_are_blanked() {
-        let auth = Secret("Bearer abc123".into());
-        let body = br#"{"echo":"Bearer abc123","token":"abc123","other":"abc12"}"#.to_vec();
-        let scrubbed = String::from_utf8(scrub(body, Some(&auth))).unwrap();
-        assert_eq!(
-            scrubbed,
-            r#"{"echo":"*************","token":"******","other":"abc12"}"#
-        );
-        assert_eq!(scrub(b"abc123".to_vec(), None), b"abc123");
+        let auth = Secret("Bearer ab/c123".into());
+        let body = br#"{"echo":"Bearer ab/c123","token":"ab\/c123","other":"ab/c12"}"#;
+        let scrubbed = String::from_utf8(scrub(body.to_vec(), Some(&auth))).unwrap();
+        let expected = r#"{"echo":"**************","token":"********","other":"ab/c12"}"#;
+        assert_eq!(scrubbed, expected);
+        assert_eq!(scrub(b"ab/c123".to_vec(), None), b"ab/c123");
     }
 
     #[test]

@@ -89,9 +89,10 @@ impl Key {
             })
     }
 
-    /// Whether changing this key needs a new HTTP agent (and so a new pool).
+    /// Whether changing this key needs a new HTTP agent (and so a new pool). The
+    /// timeouts are set on each request, so they do not.
     pub(crate) fn affects_transport(self) -> bool {
-        matches!(self, Key::ConnectTimeoutMs | Key::CaFile | Key::Proxy)
+        matches!(self, Key::CaFile | Key::Proxy)
     }
 }
 
@@ -249,16 +250,6 @@ impl Settings {
         settings
     }
 
-    /// Settings with which every call fails with `LCM_ERR_CONFIG` and `problem`,
-    /// until the endpoint is configured again.
-    pub(crate) fn unusable(problem: &str) -> Settings {
-        let mut settings = Settings::default();
-        settings
-            .env_errors
-            .push((Key::Endpoint, problem.to_string()));
-        settings
-    }
-
     /// Sets `key` from its string form. An empty value restores the key's default.
     pub fn set(&mut self, key: Key, value: &str) -> Result<(), Error> {
         let default = Settings::default();
@@ -363,20 +354,31 @@ fn parse_endpoint(value: &str) -> Result<Endpoint, Error> {
             "it has user info (user:password@); put credentials in the auth option",
         ));
     }
-    let port = authority
-        .port_u16()
-        .map(|p| format!(":{p}"))
-        .unwrap_or_default();
-    let display = format!(
-        "{}://{}{port}{}",
-        scheme.to_ascii_lowercase(),
-        authority.host(),
-        crate::message::short(uri.path())
-    );
     Ok(Endpoint {
         url: value.to_string(),
-        display,
+        display: display_url(&uri),
     })
+}
+
+/// A URL for messages and logs: scheme, host, port and path, without user info or
+/// query, which may carry credentials; the path cut short. A relative URL (a
+/// `Location: /other`) shows its path alone.
+pub(crate) fn display_url(uri: &Uri) -> String {
+    let path = crate::message::short(uri.path());
+    match (uri.scheme_str(), uri.authority()) {
+        (Some(scheme), Some(authority)) => {
+            let port = authority
+                .port_u16()
+                .map(|p| format!(":{p}"))
+                .unwrap_or_default();
+            format!(
+                "{}://{}{port}{path}",
+                scheme.to_ascii_lowercase(),
+                authority.host()
+            )
+        }
+        _ => path,
+    }
 }
 
 fn parse_number(key: Key, value: &str, min: u64, max: u64) -> Result<u64, Error> {

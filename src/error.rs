@@ -120,6 +120,21 @@ impl Error {
         error
     }
 
+    /// The same error with its text passed through `edit`, which must keep the text's
+    /// length (it blanks secrets out), so that the quote boundary stays where it was.
+    pub(crate) fn map_text(self, edit: impl FnOnce(Vec<u8>) -> Vec<u8>) -> Error {
+        let edited = edit(self.message.into_bytes());
+        let mut message = String::from_utf8(edited)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        truncate_at_char_boundary(&mut message, MAX_MESSAGE_BYTES);
+        let unquoted_len = floor_char_boundary(&message, self.unquoted_len);
+        Error {
+            status: self.status,
+            message,
+            unquoted_len,
+        }
+    }
+
     /// Shorthand for [`Status::InvalidArgument`].
     pub fn invalid_argument(message: impl Into<String>) -> Error {
         Error::new(Status::InvalidArgument, message)

@@ -1,12 +1,12 @@
 //! Diagnostics: leveled log lines, written to stderr.
 //!
-//! The level is a per-client setting (`log_level`); each line is written with one
-//! `write_all` on a locked stderr so that lines from many threads do not interleave.
+//! The level is a per-client setting (`log_level`). Each line goes to file
+//! descriptor 2 in one `write(2)` call, without std's stderr lock: a child forked
+//! while a parent thread held that lock would wait for it forever, and a single
+//! write keeps lines from many threads whole (up to PIPE_BUF bytes on a pipe).
 //! What may be logged at which level is a privacy rule, not a taste: the `auth`
 //! value is never logged, and agent comments (personal data) appear only at
 //! [`Level::Trace`], inside request bodies.
-
-use std::io::Write;
 
 /// How much the library says, from nothing to everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -58,8 +58,24 @@ pub(crate) fn log(threshold: Level, level: Level, message: impl FnOnce() -> Stri
         return;
     }
     let line = format!("lcm-outcome [{}] {}\n", level.name(), message());
-    // A failed write to stderr has nowhere better to be reported.
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    write_stderr(line.as_bytes());
+}
+
+/// Writes all of `bytes` to file descriptor 2. A failure has nowhere better to be
+/// reported, so it ends the attempt silently.
+fn write_stderr(mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        // SAFETY: the pointer and length describe a live, initialised slice.
+        let n = unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
+        if n > 0 {
+            bytes = &bytes[n as usize..];
+        } else if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
+        {
+            continue;
+        } else {
+            return;
+        }
+    }
 }
 
 #[cfg(test)]

@@ -46,6 +46,11 @@ impl fmt::Display for NotDelivered {
 impl std::error::Error for NotDelivered {}
 
 fn not_delivered(stage: Stage, error: ureq::Error) -> ureq::Error {
+    // A proxy's CONNECT step opens its own connection through this same connector:
+    // keep the innermost mark, which says what really failed.
+    if as_not_delivered(&error).is_some() {
+        return error;
+    }
     ureq::Error::Other(Box::new(NotDelivered { stage, error }))
 }
 

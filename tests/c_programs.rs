@@ -26,7 +26,14 @@ fn compile_c(source: &Path, exe: &Path) {
         lib_dir.display()
     );
     let output = Command::new(&cc)
-        .args([standard, "-Wall", "-Wextra", "-Werror", "-pedantic"])
+        .args([
+            standard,
+            "-Wall",
+            "-Wextra",
+            "-Werror",
+            "-pedantic",
+            "-pthread",
+        ])
         .arg("-I")
         .arg(repo_dir().join("include"))
         .arg(source)
@@ -143,17 +150,47 @@ fn after_fork_parent_and_child_never_share_a_connection() {
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
-    let mut ids: Vec<String> = sim
-        .accepted()
+    // Which TCP connection each call came on, as the server saw it.
+    let connection_of: std::collections::HashMap<String, usize> = sim
+        .requests()
         .iter()
-        .map(|o| o["callid"].as_str().unwrap().to_string())
+        .map(|r| {
+            (
+                r.json().unwrap()["data"]["callid"]
+                    .as_str()
+                    .unwrap()
+                    .to_string(),
+                r.connection,
+            )
+        })
         .collect();
+    let mut ids: Vec<&String> = connection_of.keys().collect();
     ids.sort();
-    assert_eq!(ids, ["before-fork", "child", "parent"]);
-    // The parent's first call left one pooled connection, which the parent reuses
-    // after the child is done; the child opens a second one. Had the child used the
-    // parent's socket, there would be one connection.
-    assert_eq!(sim.connection_count(), 2);
+    assert_eq!(
+        ids,
+        [
+            "before-fork",
+            "child-0",
+            "child-1",
+            "child-2",
+            "child-3",
+            "parent"
+        ]
+    );
+    // The parent reuses its pooled connection after the child is done; no call of
+    // the child's may have gone over it.
+    let parents = connection_of["before-fork"];
+    assert_eq!(
+        connection_of["parent"], parents,
+        "the parent keeps its pool"
+    );
+    for child in ["child-0", "child-1", "child-2", "child-3"] {
+        assert_ne!(
+            connection_of[child], parents,
+            "{child} wrote into the parent's socket"
+        );
+    }
+    assert_eq!(sim.accepted().len(), 6);
     let _ = std::fs::remove_file(exe);
 }
 

@@ -75,6 +75,9 @@ pub struct SimConfig {
 /// A request as it arrived, kept for tests whatever happened to it afterwards.
 #[derive(Clone, Debug)]
 pub struct ReceivedRequest {
+    /// Which TCP connection it came on: 1 for the first one accepted, and so on (see
+    /// [`Sim::connection_count`]).
+    pub connection: usize,
     /// The method, as sent (`"POST"`).
     pub method: String,
     /// The request target, as sent (`"/lcm"`, query included).

@@ -70,7 +70,7 @@ impl Shared {
         }
     }
 
-    fn log_request(&self, parts: &Parts, body: &[u8]) {
+    fn log_request(&self, connection: usize, parts: &Parts, body: &[u8]) {
         let headers = parts
             .headers
             .iter()
@@ -80,6 +80,7 @@ impl Shared {
             })
             .collect();
         let request = ReceivedRequest {
+            connection,
             method: parts.method.as_str().to_owned(),
             path: parts.uri.to_string(),
             headers,
@@ -214,7 +215,11 @@ async fn read_body(body: Incoming) -> Result<Bytes, Answer> {
 }
 
 /// Serves one request: faults first, then the answer LCM would give.
-async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Answer, DropConnection> {
+async fn handle(
+    shared: Arc<Shared>,
+    connection: usize,
+    request: Request<Incoming>,
+) -> Result<Answer, DropConnection> {
     let (parts, body) = request.into_parts();
     // Faults are decided per request, once its head is in, so that a drop can happen
     // before hyper's `100 Continue` (sent when the body is first read) gives the client
@@ -229,7 +234,7 @@ async fn handle(shared: Arc<Shared>, request: Request<Incoming>) -> Result<Answe
             Err(answer) => return Ok(answer),
         }
     };
-    shared.log_request(&parts, &body);
+    shared.log_request(connection, &parts, &body);
     let mut answer = match plan.action {
         Action::Drop => {
             pause(plan.latency).await;
@@ -296,11 +301,12 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, limit: Arc<Sema
                 Err(_) => tokio::time::sleep(Duration::from_millis(10)).await,
             }
         };
-        shared.connections.fetch_add(1, Ordering::SeqCst);
+        let connection_number = shared.connections.fetch_add(1, Ordering::SeqCst) + 1;
         // Every answer is one write; without Nagle's delay it leaves at once.
         let _ = stream.set_nodelay(true);
         let conn_shared = Arc::clone(&shared);
-        let service = service_fn(move |request| handle(Arc::clone(&conn_shared), request));
+        let service =
+            service_fn(move |request| handle(Arc::clone(&conn_shared), connection_number, request));
         let connection = builder.serve_connection(TokioIo::new(stream), service);
         tokio::spawn(async move {
             // Ends when the client closes, asks to close, a fault drops the connection

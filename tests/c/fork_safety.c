@@ -1,20 +1,26 @@
 /*
  * A pre-forking dialer: one call in the parent (which leaves a pooled keep-alive
- * connection behind), fork(), the child sends, then the parent sends. The child must
- * open its own connection rather than write into the parent's socket. The order is
- * fixed so that the outcome is deterministic: with a shared socket both calls would
- * still succeed, one after the other, over one connection, which the test detects by
- * counting the connections the server accepted.
+ * connection behind), fork(), then the child sends from several threads at once,
+ * then the parent sends again. The child must open its own connections rather than
+ * write into the parent's socket, and its threads must not trip over each other
+ * while the child's fresh pool is being set up.
  *
- * Usage: fork_safety ENDPOINT. Exit 0 when all three outcomes were confirmed.
+ * The order is fixed so that the result is deterministic: with a shared socket the
+ * calls could all still succeed one after the other over one connection, which the
+ * test detects by counting the connections the server accepted.
+ *
+ * Usage: fork_safety ENDPOINT. Exit 0 when every outcome was confirmed.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <pthread.h>
 #include <stdio.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "lcm_outcome.h"
+
+#define CHILD_THREADS 4
 
 static int send_one(const char *call_id) {
     char err[LCM_ERROR_SIZE];
@@ -25,6 +31,24 @@ static int send_one(const char *call_id) {
         return 1;
     }
     return 0;
+}
+
+static void *child_thread(void *arg) {
+    static const char *ids[CHILD_THREADS] = {"child-0", "child-1", "child-2", "child-3"};
+    return (void *)(size_t)send_one(ids[(size_t)arg]);
+}
+
+static int run_child(void) {
+    pthread_t threads[CHILD_THREADS];
+    int failed = 0;
+    for (size_t i = 0; i < CHILD_THREADS; i++)
+        if (pthread_create(&threads[i], NULL, child_thread, (void *)i) != 0) return 1;
+    for (size_t i = 0; i < CHILD_THREADS; i++) {
+        void *result = NULL;
+        pthread_join(threads[i], &result);
+        failed |= result != NULL;
+    }
+    return failed;
 }
 
 int main(int argc, char **argv) {
@@ -40,7 +64,7 @@ int main(int argc, char **argv) {
         perror("fork");
         return 3;
     }
-    if (child == 0) _exit(send_one("child"));
+    if (child == 0) _exit(run_child());
 
     int wstatus = 0;
     if (waitpid(child, &wstatus, 0) != child) return 3;
