@@ -334,7 +334,7 @@ impl Call<'_> {
                         settings.timeout.as_millis()
                     ),
                 };
-                return Err(append(failure.error, &why));
+                return Err(failure.error.with_note(&why));
             }
             log(level, Level::Warn, || {
                 format!(
@@ -583,12 +583,6 @@ fn blank_out(text: &mut [u8], needle: &[u8]) {
             i += 1;
         }
     }
-}
-
-/// `error` with `; why` added to its message, status unchanged.
-fn append(error: Error, why: &str) -> Error {
-    let text = format!("{}; {why}", error.message());
-    Error::new(error.status(), text)
 }
 
 /// TLS failures surface from rustls as `InvalidData` I/O errors (or ureq's own TLS

@@ -97,27 +97,39 @@ impl Error {
     /// In debug builds, when `status` is [`Status::Ok`]: success is not an error.
     pub fn new(status: Status, message: impl Into<String>) -> Error {
         debug_assert!(status != Status::Ok, "Status::Ok is not an error");
-        let mut message: String = message
-            .into()
-            .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
-            .collect();
-        truncate_at_char_boundary(&mut message, MAX_MESSAGE_BYTES);
-        let unquoted_len = message.len();
-        Error {
-            status,
-            message,
-            unquoted_len,
-        }
+        Error::from_parts(status, sanitized(&message.into()), "")
     }
 
     /// An error whose message ends with `; body: <quote>`, a quote of what the server
     /// sent (see [`Error::message_without_quote`]).
     pub(crate) fn with_body_quote(status: Status, message: &str, quote: &str) -> Error {
-        let mut error = Error::new(status, format!("{message}; body: {quote}"));
-        let before = Error::new(status, message).message.len();
-        error.unquoted_len = before.min(error.message.len());
-        error
+        Error::from_parts(
+            status,
+            sanitized(message),
+            &format!("; body: {}", sanitized(quote)),
+        )
+    }
+
+    /// The same error with `; why` added to the part that logs may show, before any
+    /// quote of the server's body, which stays last and out of logs below `trace`.
+    pub(crate) fn with_note(self, why: &str) -> Error {
+        let (unquoted, quote) = self.message.split_at(self.unquoted_len);
+        let unquoted = format!("{unquoted}; {}", sanitized(why));
+        Error::from_parts(self.status, unquoted, quote)
+    }
+
+    /// `unquoted` followed by `quote`, cut to [`MAX_MESSAGE_BYTES`], remembering
+    /// where the quote starts.
+    fn from_parts(status: Status, unquoted: String, quote: &str) -> Error {
+        let mut message = unquoted;
+        let unquoted_len = floor_char_boundary(&message, MAX_MESSAGE_BYTES);
+        message.push_str(quote);
+        truncate_at_char_boundary(&mut message, MAX_MESSAGE_BYTES);
+        Error {
+            status,
+            message,
+            unquoted_len,
+        }
     }
 
     /// The same error with its text passed through `edit`, which must keep the text's
@@ -169,6 +181,14 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
+/// `text` with control characters (a server's NUL included) as spaces, so that it
+/// survives a trip through a C string.
+fn sanitized(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
 /// Cuts `text` to at most `max` bytes without splitting a UTF-8 character.
 pub(crate) fn truncate_at_char_boundary(text: &mut String, max: usize) {
     if text.len() > max {
@@ -215,6 +235,22 @@ mod tests {
         let err = Error::with_body_quote(Status::HttpStatus, "LCM answered HTTP 500", "'secret'");
         assert_eq!(err.message(), "LCM answered HTTP 500; body: 'secret'");
         assert_eq!(err.message_without_quote(), "LCM answered HTTP 500");
+    }
+
+    #[test]
+    fn a_note_goes_before_the_quote_and_stays_loggable() {
+        let err = Error::with_body_quote(Status::HttpStatus, "LCM answered HTTP 503", "'echo'")
+            .with_note("no time left for a retry");
+        assert_eq!(
+            err.message(),
+            "LCM answered HTTP 503; no time left for a retry; body: 'echo'"
+        );
+        assert_eq!(
+            err.message_without_quote(),
+            "LCM answered HTTP 503; no time left for a retry"
+        );
+        let plain = Error::new(Status::Connect, "refused").with_note("no time left");
+        assert_eq!(plain.message_without_quote(), "refused; no time left");
     }
 
     #[test]
