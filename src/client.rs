@@ -14,7 +14,9 @@ use arc_swap::ArcSwap;
 use ureq::tls::{RootCerts, TlsConfig};
 use ureq::Agent;
 
-use crate::config::{display_url, Endpoint, Key, ProxySetting, Secret, Settings};
+use crate::config::{
+    display_url, is_supported_proxy, Endpoint, Key, ProxySetting, Secret, Settings,
+};
 use crate::error::{Error, Status};
 use crate::log::{log, Level};
 use crate::message::{self, quote_body, Outcome};
@@ -78,6 +80,17 @@ impl Snapshot {
         Snapshot::with_proxy(self.settings.clone(), self.proxy.clone())
     }
 
+    /// Other settings over the same proxy and pool, for a change that does not
+    /// touch the transport.
+    fn keeping_pool(&self, settings: Settings) -> Snapshot {
+        Snapshot {
+            settings,
+            proxy: self.proxy.clone(),
+            agent: self.agent.clone(),
+            pid: self.pid,
+        }
+    }
+
     /// `host:port` of the proxy, for messages.
     fn proxy_name(&self) -> Option<String> {
         match &self.proxy {
@@ -125,12 +138,7 @@ impl Client {
             let next = if key.affects_transport() {
                 Snapshot::new(settings)
             } else {
-                Snapshot {
-                    settings,
-                    proxy: base.proxy.clone(),
-                    agent: base.agent.clone(),
-                    pid: base.pid,
-                }
+                base.keeping_pool(settings)
             };
             let previous = self.current.compare_and_swap(&base, Arc::new(next));
             if Arc::ptr_eq(&previous, &base) {
@@ -211,19 +219,12 @@ fn resolve_proxy(setting: &ProxySetting) -> Result<Option<ureq::Proxy>, String> 
         ProxySetting::Direct => Ok(None),
         ProxySetting::Url(proxy) => Ok(Some(proxy.clone())),
         ProxySetting::FromEnvironment => match ureq::Proxy::try_from_env() {
-            Some(p)
-                if !matches!(
-                    p.protocol(),
-                    ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https
-                ) =>
-            {
-                Err(
-                    "the proxy in the environment (ALL_PROXY, HTTPS_PROXY or HTTP_PROXY) is a \
-                     SOCKS proxy, which lcm-outcome does not support; set the proxy option to an \
-                     http:// proxy or to 'none'"
-                        .to_string(),
-                )
-            }
+            Some(p) if !is_supported_proxy(&p) => Err(
+                "the proxy in the environment (ALL_PROXY, HTTPS_PROXY or HTTP_PROXY) is a \
+                 SOCKS proxy, which lcm-outcome does not support; set the proxy option to an \
+                 http:// proxy or to 'none'"
+                    .to_string(),
+            ),
             other => Ok(other),
         },
     }

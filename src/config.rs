@@ -455,11 +455,21 @@ fn parse_proxy(value: &str) -> Result<ProxySetting, Error> {
         )
     };
     let proxy = ureq::Proxy::new(value).map_err(|_| invalid())?;
-    // SOCKS would need ureq's socks-proxy feature, which this build leaves out.
-    match proxy.protocol() {
-        ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https => Ok(ProxySetting::Url(proxy)),
-        _ => Err(invalid()),
+    if is_supported_proxy(&proxy) {
+        Ok(ProxySetting::Url(proxy))
+    } else {
+        Err(invalid())
     }
+}
+
+/// Whether this build can use `proxy`: HTTP(S) CONNECT proxies only. SOCKS would
+/// need ureq's socks-proxy feature, which this build leaves out (and without which
+/// ureq silently goes around a SOCKS proxy).
+pub(crate) fn is_supported_proxy(proxy: &ureq::Proxy) -> bool {
+    matches!(
+        proxy.protocol(),
+        ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https
+    )
 }
 
 #[cfg(test)]
