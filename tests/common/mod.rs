@@ -236,3 +236,30 @@ pub fn lib_dir() -> PathBuf {
 pub fn repo_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
+
+/// The `lcm-sim` program, for tests that drive another language's runtime and let
+/// it start its own simulators from the command line, as an integrator would.
+///
+/// `cargo test` builds the workspace's binaries only when it tests their package,
+/// so this asks cargo (the one running these tests) to build it; when it is up to
+/// date that takes a fraction of a second. Built once per test process.
+pub fn sim_binary() -> PathBuf {
+    static BUILT: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BUILT
+        .get_or_init(|| {
+            let target_dir = lib_dir().join("../..");
+            let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+            let status = std::process::Command::new(cargo)
+                .args(["build", "--quiet", "-p", "lcm-sim", "--bin", "lcm-sim"])
+                .arg("--target-dir")
+                .arg(&target_dir)
+                .current_dir(repo_dir())
+                .status()
+                .expect("run cargo build -p lcm-sim");
+            assert!(status.success(), "cargo build -p lcm-sim failed");
+            let exe = target_dir.join("debug/lcm-sim");
+            assert!(exe.is_file(), "{} was not built", exe.display());
+            exe.canonicalize().unwrap()
+        })
+        .clone()
+}
