@@ -9,74 +9,10 @@ use std::process::Command;
 
 use common::*;
 
-/// Compiles `source` with `cc` (or `$CC`; `c++` or `$CXX` for `.cpp`) into `exe`,
-/// strictly, against `include/lcm_outcome.h` and `liblcm_outcome.so`.
-fn compile_c(source: &Path, exe: &Path) {
-    let cpp = source.extension().is_some_and(|e| e == "cpp");
-    let (var, default, standard) = if cpp {
-        ("CXX", "c++", "-std=c++17")
-    } else {
-        ("CC", "cc", "-std=c99")
-    };
-    let cc = std::env::var(var).unwrap_or_else(|_| default.into());
-    let lib_dir = lib_dir();
-    assert!(
-        lib_dir.join("liblcm_outcome.so").exists(),
-        "{} has no liblcm_outcome.so",
-        lib_dir.display()
-    );
-    let output = Command::new(&cc)
-        .args([
-            standard,
-            "-Wall",
-            "-Wextra",
-            "-Werror",
-            "-pedantic",
-            "-pthread",
-        ])
-        .arg("-I")
-        .arg(repo_dir().join("include"))
-        .arg(source)
-        .arg("-o")
-        .arg(exe)
-        .arg(format!("-L{}", lib_dir.display()))
-        .arg(format!("-Wl,-rpath,{}", lib_dir.display()))
-        .arg("-llcm_outcome")
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run the C compiler {cc:?}: {e}"));
-    assert!(
-        output.status.success(),
-        "{cc} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
-/// Compiles the C program at `path` (relative to the repository) into a fresh
-/// executable under cargo's temporary directory.
-fn build_c_program(path: &str, name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"));
-    let exe = dir.join(format!("{name}_{}", std::process::id()));
-    compile_c(&repo_dir().join(path), &exe);
-    exe
-}
-
 /// The example, compiled under a name of the calling test's own: tests run in
 /// parallel and each removes its executable.
 fn example_exe(test: &str) -> PathBuf {
     build_c_program("examples/c/set_outcome.c", &format!("set_outcome_{test}"))
-}
-
-/// A command running `exe` with no `LCM_*` variable from the test environment, and
-/// no proxy between it and the loopback sim.
-fn clean_command(exe: &Path) -> Command {
-    let mut command = Command::new(exe);
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("LCM_") {
-            command.env_remove(name);
-        }
-    }
-    command.env("LCM_PROXY", "none");
-    command
 }
 
 #[test]

@@ -3,11 +3,15 @@
 //! live lcm-sim on loopback.
 #![allow(dead_code)]
 
+pub mod native;
+
 use std::ffi::{c_char, CStr, CString};
 use std::path::PathBuf;
 
 use lcm_outcome::ffi::*;
 pub use lcm_sim::{Faults, Sim, SimConfig};
+#[allow(unused_imports)] // not every test binary builds native programs
+pub use native::*;
 
 /// The vendor sample's arguments, as raw bytes so that tests can pass NULL or
 /// invalid UTF-8 in any one of them.
