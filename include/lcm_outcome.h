@@ -14,8 +14,9 @@
  *   UTF-8 character boundary. LCM_ERROR_SIZE bytes never truncate a message.
  * - Thread safety: every function may be called from any thread at once, except
  *   lcm_client_free(), which must not race with other calls on the same client.
- * - No function keeps a pointer it was given, and no function panics or throws:
- *   a bug inside the library is reported as LCM_ERR_INTERNAL.
+ * - No function keeps a pointer it was given (but lcm_set_log_callback(), which
+ *   keeps its callback and user pointer until replaced), and no function panics
+ *   or throws: a bug inside the library is reported as LCM_ERR_INTERNAL.
  *
  * The default client (lcm_configure, lcm_set_outcome) reads LCM_<KEY> environment
  * variables (LCM_ENDPOINT, LCM_AUTH, ...) once, at first use.
@@ -43,6 +44,32 @@
 #define LCM_ERROR_SIZE 512
 
 /**
+ * Log level of problems the operator must fix (e.g. a bad `LCM_<KEY>` variable).
+ */
+#define LCM_LOG_ERROR 1
+
+/**
+ * Log level of failed attempts that the library retries.
+ */
+#define LCM_LOG_WARN 2
+
+/**
+ * Log level of calls that fail (the same text as the error buffer gets).
+ */
+#define LCM_LOG_INFO 3
+
+/**
+ * Log level of one line per attempt and per success, without message contents.
+ */
+#define LCM_LOG_DEBUG 4
+
+/**
+ * Log level of request and answer bodies. Bodies hold agent comments, which are
+ * personal data: enable `trace` only to diagnose, and protect such logs.
+ */
+#define LCM_LOG_TRACE 5
+
+/**
  * An independent client: its own configuration and connection pool, for programs
  * that talk to several LCM servers. Opaque; create with `lcm_client_new`, release
  * with `lcm_client_free`.
@@ -56,6 +83,23 @@ typedef struct lcm_client lcm_client;
  * cross the boundary safely. Values are never renumbered.
  */
 typedef int32_t lcm_status;
+
+/**
+ * A function that receives the library's log lines instead of stderr.
+ *
+ * - `level`: `LCM_LOG_ERROR` (1) to `LCM_LOG_TRACE` (5); each client's `log_level`
+ *   option decides which lines are produced at all (default `warn`).
+ * - `message`: one line, NUL-terminated UTF-8, without a prefix or a newline;
+ *   valid only until the function returns (copy it to keep it).
+ * - `user`: the pointer given to `lcm_set_log_callback()`.
+ *
+ * It is called on the thread that is making the call being logged, so it may run
+ * on many threads at once. It must return normally (no `longjmp`, no C++
+ * exception) and must not call `lcm_set_outcome()` or `lcm_client_set_outcome()`.
+ */
+typedef void (*lcm_log_callback)(int32_t level,
+                                 const char *message,
+                                 void *user);
 
 /**
  * LCM confirmed the outcome (`success: true`).
@@ -215,6 +259,31 @@ const char *lcm_version(void);
  * Thread safety: safe from any thread at any time.
  */
 const char *lcm_status_name(lcm_status status);
+
+/**
+ * Sends the log lines of every client in the process to `callback`, with `user`;
+ * NULL restores the default, one line per message on stderr
+ * (`lcm-outcome [level] message`).
+ *
+ * The library keeps `callback` and `user` until the next call of this function.
+ * When this function returns, the previous callback is no longer running on any
+ * thread and will not be called again, so what its `user` pointed to may be freed
+ * (two exceptions: when the previous callback itself calls this function, and in
+ * a child process after fork(), where callbacks the parent's other threads were
+ * running are not waited for).
+ *
+ * The `auth` value never appears in a log line. Agent comments appear only at
+ * `LCM_LOG_TRACE`.
+ *
+ * Thread safety: safe from any thread at any time; lines being logged while it
+ * runs go either to the old or to the new destination, whole.
+ *
+ * # Safety
+ * `callback`, when not NULL, must be safe to call from any thread with `user`
+ * until it is replaced.
+ */
+void lcm_set_log_callback(lcm_log_callback callback,
+                          void *user);
 
 /**
  * Records the telephony outcome of call `call_id` in LCM with the default client,

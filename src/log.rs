@@ -1,12 +1,21 @@
-//! Diagnostics: leveled log lines, written to stderr.
+//! Diagnostics: leveled log lines, written to stderr or given to the application's
+//! callback.
 //!
-//! The level is a per-client setting (`log_level`). Each line goes to file
-//! descriptor 2 in one `write(2)` call, without std's stderr lock: a child forked
-//! while a parent thread held that lock would wait for it forever, and a single
-//! write keeps lines from many threads whole (up to PIPE_BUF bytes on a pipe).
+//! The level is a per-client setting (`log_level`); where lines go is process-wide.
+//! Without a callback each line goes to file descriptor 2 in one `write(2)` call,
+//! without std's stderr lock: a child forked while a parent thread held that lock
+//! would wait for it forever, and a single write keeps lines from many threads
+//! whole (up to PIPE_BUF bytes on a pipe). The callback is held in an `ArcSwapOption`
+//! for the same reason: reading it takes no lock.
 //! What may be logged at which level is a privacy rule, not a taste: the `auth`
 //! value is never logged, and agent comments (personal data) appear only at
 //! [`Level::Trace`], inside request bodies.
+
+use std::cell::Cell;
+use std::ffi::{c_char, c_void, CString};
+use std::sync::Arc;
+
+use arc_swap::ArcSwapOption;
 
 /// How much the library says, from nothing to everything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -57,8 +66,90 @@ pub(crate) fn log(threshold: Level, level: Level, message: impl FnOnce() -> Stri
     if level == Level::Off || level > threshold {
         return;
     }
-    let line = format!("lcm-outcome [{}] {}\n", level.name(), message());
-    write_stderr(line.as_bytes());
+    match SINK.load_full() {
+        Some(sink) => sink.deliver(level, message()),
+        None => {
+            let line = format!("lcm-outcome [{}] {}\n", level.name(), message());
+            write_stderr(line.as_bytes());
+        }
+    }
+}
+
+/// An application's function that receives log lines: the level (1 = error to
+/// 5 = trace), the line without prefix or newline, and the application's pointer.
+pub type Callback = unsafe extern "C" fn(level: i32, message: *const c_char, user: *mut c_void);
+
+/// Where log lines go instead of stderr.
+struct Sink {
+    callback: Callback,
+    user: *mut c_void,
+    /// The process that installed it: a forked child must not wait for callbacks
+    /// that were running in its parent's other threads (they never finish here).
+    pid: u32,
+}
+
+// SAFETY: the pointer is the application's; `set_callback`'s contract makes the
+// application promise that its callback may be called with it from any thread.
+unsafe impl Send for Sink {}
+unsafe impl Sync for Sink {}
+
+static SINK: ArcSwapOption<Sink> = ArcSwapOption::const_empty();
+
+thread_local! {
+    /// Set while this thread runs the callback, so that a callback replacing itself
+    /// does not wait for its own return.
+    static IN_CALLBACK: Cell<bool> = const { Cell::new(false) };
+}
+
+impl Sink {
+    fn deliver(&self, level: Level, message: String) {
+        let text = CString::new(message).unwrap_or_else(|e| {
+            // Messages are sanitised, but a NUL must never cut a line short silently.
+            let bytes: Vec<u8> = e.into_vec().into_iter().filter(|&b| b != 0).collect();
+            CString::new(bytes).expect("NULs were removed")
+        });
+        let outer = IN_CALLBACK.replace(true);
+        // SAFETY: the application promised, when installing it, that `callback` is
+        // safe to call with these arguments from any thread while it is installed;
+        // `text` lives until the call returns.
+        unsafe { (self.callback)(level as i32, text.as_ptr(), self.user) };
+        IN_CALLBACK.set(outer);
+    }
+}
+
+/// Sends every later log line to `callback` (with `user`), or back to stderr with
+/// `None`, for all clients of the process.
+///
+/// When it returns, no thread is still running the previous callback (unless the
+/// previous callback itself made this call, or it was running in the parent of a
+/// forked process), so the application may free what the old `user` pointed to.
+///
+/// # Safety
+/// `callback` must be safe to call from any thread, concurrently, with `user`, until
+/// it is replaced; it must return normally (no `longjmp`, no C++ exception).
+pub(crate) unsafe fn set_callback(callback: Option<Callback>, user: *mut c_void) {
+    let new = callback.map(|callback| {
+        Arc::new(Sink {
+            callback,
+            user,
+            pid: std::process::id(),
+        })
+    });
+    if let Some(old) = SINK.swap(new) {
+        wait_until_unused(old);
+    }
+}
+
+/// Waits until the threads that loaded `old` before it was replaced are done with
+/// it. Callbacks are short, so yielding beats parking on a lock that a forked child
+/// could inherit held.
+fn wait_until_unused(old: Arc<Sink>) {
+    if IN_CALLBACK.get() || old.pid != std::process::id() {
+        return;
+    }
+    while Arc::strong_count(&old) > 1 {
+        std::thread::yield_now();
+    }
 }
 
 /// Writes all of `bytes` to file descriptor 2. A failure has nowhere better to be

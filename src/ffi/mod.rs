@@ -8,10 +8,12 @@
 mod boundary;
 mod client;
 mod info;
+mod log;
 mod outcome;
 
 pub use client::*;
 pub use info::*;
+pub use log::*;
 pub use outcome::*;
 
 /// The result of every call: `LCM_OK` (0) or one of the `LCM_ERR_*` codes.

@@ -3,6 +3,7 @@
 //! live lcm-sim on loopback.
 #![allow(dead_code)]
 
+pub mod logs;
 pub mod native;
 
 use std::ffi::{c_char, CStr, CString};
@@ -10,7 +11,10 @@ use std::path::PathBuf;
 
 use lcm_outcome::ffi::*;
 pub use lcm_sim::{Faults, Sim, SimConfig};
-#[allow(unused_imports)] // not every test binary builds native programs
+// Not every test binary captures logs or builds native programs.
+#[allow(unused_imports)]
+pub use logs::*;
+#[allow(unused_imports)]
 pub use native::*;
 
 /// The vendor sample's arguments, as raw bytes so that tests can pass NULL or

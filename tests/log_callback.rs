@@ -1,0 +1,134 @@
+//! `lcm_set_log_callback`: what the callback receives, and that replacing it waits
+//! for callbacks still running, so that an application may free their state.
+//!
+//! The callback is process-wide, so this binary holds one test that runs its
+//! scenarios in order.
+
+mod common;
+
+use std::ffi::{c_char, c_void, CStr};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::*;
+use lcm_outcome::ffi::*;
+
+#[test]
+fn log_callback() {
+    lines_arrive_with_their_level_and_without_prefix();
+    replacing_the_callback_waits_for_running_callbacks();
+    a_callback_may_replace_itself();
+}
+
+fn lines_arrive_with_their_level_and_without_prefix() {
+    capture_logs();
+    let sim = sim();
+    let client = Client::for_endpoint(&sim.url());
+    client.set("log_level", "trace");
+    assert_status(&client.send(&Call::sample()), LCM_OK, &[]);
+    let lines = take_my_logs();
+    let levels: Vec<i32> = lines.iter().map(|l| l.level).collect();
+    assert!(levels.contains(&LCM_LOG_DEBUG), "{lines:?}");
+    assert!(levels.contains(&LCM_LOG_TRACE), "{lines:?}");
+    assert!(lines
+        .iter()
+        .all(|l| !l.message.starts_with("lcm-outcome [")));
+    assert!(lines
+        .iter()
+        .any(|l| l.level == LCM_LOG_TRACE && l.message.contains("Test comment")));
+
+    let failing = Client::for_endpoint(&refused_endpoint());
+    failing.set("retries", "1");
+    let (status, message) = failing.send(&Call::sample());
+    assert_eq!(status, LCM_ERR_CONNECT);
+    let lines = take_my_logs();
+    assert!(
+        lines.iter().any(|l| l.level == LCM_LOG_WARN),
+        "a retried attempt is a warning: {lines:?}"
+    );
+    assert!(
+        !lines.iter().any(|l| l.level == LCM_LOG_INFO),
+        "the default level (warn) leaves out info lines: {lines:?}"
+    );
+    failing.set("log_level", "info");
+    let (_, again) = failing.send(&Call::sample());
+    let lines = take_my_logs();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.level == LCM_LOG_INFO && l.message.contains(&again)),
+        "a failed call is logged at info with the caller's text {message:?}: {lines:?}"
+    );
+}
+
+static ENTERED: AtomicBool = AtomicBool::new(false);
+static RELEASE: AtomicBool = AtomicBool::new(false);
+static FINISHED: AtomicBool = AtomicBool::new(false);
+
+/// Blocks its first call until `RELEASE`, to hold a callback "in flight".
+unsafe extern "C" fn slow(_level: i32, _message: *const c_char, _user: *mut c_void) {
+    if !ENTERED.swap(true, Ordering::SeqCst) {
+        while !RELEASE.load(Ordering::SeqCst) {
+            std::thread::yield_now();
+        }
+        FINISHED.store(true, Ordering::SeqCst);
+    }
+}
+
+fn replacing_the_callback_waits_for_running_callbacks() {
+    unsafe { lcm_set_log_callback(Some(slow), std::ptr::null_mut()) };
+    let sim = sim();
+    let logging = std::thread::spawn({
+        let url = sim.url();
+        move || {
+            let client = Client::for_endpoint(&url);
+            client.set("log_level", "debug");
+            client.send(&Call::sample())
+        }
+    });
+    while !ENTERED.load(Ordering::SeqCst) {
+        std::thread::yield_now();
+    }
+    let (returned, replaced) = mpsc::channel();
+    let replacer = std::thread::spawn(move || {
+        unsafe { lcm_set_log_callback(None, std::ptr::null_mut()) };
+        returned.send(FINISHED.load(Ordering::SeqCst)).unwrap();
+    });
+    // If replacing did not wait, it would return within this time while the
+    // callback is still held; a correct library makes this wait inconclusive but
+    // never failing.
+    assert!(
+        replaced.recv_timeout(Duration::from_millis(200)).is_err(),
+        "lcm_set_log_callback returned while the old callback was still running"
+    );
+    RELEASE.store(true, Ordering::SeqCst);
+    assert!(
+        replaced.recv().unwrap(),
+        "the old callback had finished when the replacement returned"
+    );
+    replacer.join().unwrap();
+    assert_eq!(logging.join().unwrap().0, LCM_OK);
+}
+
+static SELF_REPLACED: AtomicUsize = AtomicUsize::new(0);
+
+/// Restores stderr from inside a callback: must not wait for itself.
+unsafe extern "C" fn replaces_itself(_level: i32, message: *const c_char, _user: *mut c_void) {
+    assert!(!unsafe { CStr::from_ptr(message) }.to_bytes().is_empty());
+    SELF_REPLACED.fetch_add(1, Ordering::SeqCst);
+    unsafe { lcm_set_log_callback(None, std::ptr::null_mut()) };
+}
+
+fn a_callback_may_replace_itself() {
+    unsafe { lcm_set_log_callback(Some(replaces_itself), std::ptr::null_mut()) };
+    let sim = sim();
+    let client = Client::for_endpoint(&sim.url());
+    client.set("log_level", "debug");
+    assert_status(&client.send(&Call::sample()), LCM_OK, &[]);
+    assert_eq!(
+        SELF_REPLACED.load(Ordering::SeqCst),
+        1,
+        "only the first line reached it; later ones went to stderr"
+    );
+}
