@@ -195,3 +195,32 @@ fn logs_never_hold_the_auth_value_and_comments_only_at_trace() {
     assert!(trace.contains("[trace] answer: HTTP 200 {"), "{trace}");
     let _ = std::fs::remove_file(exe);
 }
+
+#[test]
+fn api_tour_uses_every_function_and_the_log_callback() {
+    let sim = sim();
+    let exe = build_c_program("tests/c/api_tour.c", "api_tour");
+    let output = clean_command(&exe).arg(sim.url()).output().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "exit {:?}\nstdout: {stdout}\nstderr: {stderr}",
+        output.status
+    );
+    assert!(stdout.starts_with("api_tour: "), "{stdout}");
+    // While the callback was set, nothing went to stderr; after NULL restored it,
+    // the last call's debug line did.
+    let logged: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("lcm-outcome ["))
+        .collect();
+    assert!(!logged.is_empty(), "{stderr}");
+    for line in logged {
+        assert!(
+            line.starts_with("lcm-outcome [debug] ") && line.contains("call 777"),
+            "only the last call logs to stderr: {stderr}"
+        );
+    }
+    let _ = std::fs::remove_file(exe);
+}
