@@ -1,0 +1,557 @@
+// LcmOutcome.cs - .NET binding of liblcm_outcome: record a dialed call's telephony
+// outcome in LCM.
+//
+// One file for Mono (mcs 6.8 and later) and modern .NET (Core 3.0 and later, .NET
+// Framework 4.7 and later): add it to your project as a source file. The native
+// library is found by its base name, "lcm_outcome": liblcm_outcome.so on Linux (beside
+// the program, on LD_LIBRARY_PATH, or mapped with a Mono dllmap), lcm_outcome.dll on
+// Windows (beside the program or on PATH), liblcm_outcome.dylib on macOS.
+//
+// The language level is kept to C# 6 on purpose, so that Debian's mcs compiles it.
+
+using System;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Threading;
+
+namespace LcmOutcome
+{
+    /// <summary>
+    /// The status of a call, with the values of the C header's <c>LCM_OK</c> and
+    /// <c>LCM_ERR_*</c> macros. Values are never renumbered; a later library version may
+    /// add some, which still fit in this type (see <see cref="Lcm.StatusName"/>).
+    /// </summary>
+    public enum LcmStatus
+    {
+        /// <summary><c>LCM_OK</c>: LCM confirmed the outcome (<c>success: true</c>).</summary>
+        Ok = 0,
+
+        /// <summary>
+        /// <c>LCM_ERR_INVALID_ARGUMENT</c>: a null, empty-where-mandatory, too long (over
+        /// 64 KiB) or non-finite argument; the message names it. Nothing was sent.
+        /// </summary>
+        InvalidArgument = 1,
+
+        /// <summary>
+        /// <c>LCM_ERR_CONFIG</c>: no endpoint, a bad endpoint, an unknown option or a bad
+        /// option value (also from an <c>LCM_&lt;KEY&gt;</c> environment variable).
+        /// Nothing was sent.
+        /// </summary>
+        Config = 2,
+
+        /// <summary>
+        /// <c>LCM_ERR_CONNECT</c>: DNS, connect, TLS or proxy failure, or the deadline
+        /// ran out while connecting. The request was not delivered: safe to send again.
+        /// </summary>
+        Connect = 3,
+
+        /// <summary>
+        /// <c>LCM_ERR_TIMEOUT</c>: the request was sent but no complete answer came within
+        /// <c>timeout_ms</c>, or the connection broke before it was complete. The outcome
+        /// may or may not be recorded: check in LCM before sending it again.
+        /// </summary>
+        Timeout = 4,
+
+        /// <summary>
+        /// <c>LCM_ERR_HTTP_STATUS</c>: the server answered a non-2xx status (3xx too:
+        /// redirects are not followed). The message quotes up to 200 bytes of the body.
+        /// </summary>
+        HttpStatus = 5,
+
+        /// <summary>
+        /// <c>LCM_ERR_BAD_RESPONSE</c>: a 2xx answer that is not a valid
+        /// <c>SetCallOutcomeWithCommentsResult</c> for this call, or not valid HTTP. The
+        /// outcome may or may not be recorded.
+        /// </summary>
+        BadResponse = 6,
+
+        /// <summary>
+        /// <c>LCM_ERR_REJECTED</c>: LCM answered <c>success: false</c>; the message carries
+        /// its error type, message and detail (e.g. <c>WS_Error</c>, "Invalid Call ID.").
+        /// </summary>
+        Rejected = 7,
+
+        /// <summary>
+        /// <c>LCM_ERR_INTERNAL</c>: a bug in the library (a caught panic). The process
+        /// stays alive; please report the message.
+        /// </summary>
+        Internal = 8,
+    }
+
+    /// <summary>
+    /// A call that did not end in <see cref="LcmStatus.Ok"/>. Catch a subclass to handle
+    /// one status, or this class for all; <see cref="Status"/> holds the code either way.
+    /// </summary>
+    public class LcmException : Exception
+    {
+        /// <summary>The status the library returned.</summary>
+        public LcmStatus Status { get; private set; }
+
+        /// <summary>The status's C macro name, e.g. <c>"LCM_ERR_TIMEOUT"</c>.</summary>
+        public string StatusName { get; private set; }
+
+        /// <summary>The library's own message, without the status name.</summary>
+        public string Detail { get; private set; }
+
+        /// <summary>
+        /// An exception for <paramref name="status"/> with the library's message
+        /// <paramref name="detail"/>; <see cref="Exception.Message"/> is
+        /// <c>"STATUS_NAME: detail"</c>, the form the C example prints.
+        /// </summary>
+        public LcmException(LcmStatus status, string detail)
+            : this(status, Lcm.StatusName(status), detail)
+        {
+        }
+
+        private LcmException(LcmStatus status, string statusName, string detail)
+            : base(statusName + ": " + detail)
+        {
+            Status = status;
+            StatusName = statusName;
+            Detail = detail;
+        }
+
+        /// <summary>
+        /// The exception type for <paramref name="status"/>: a subclass for each status
+        /// this version knows, this class for any other.
+        /// </summary>
+        internal static LcmException For(LcmStatus status, string detail)
+        {
+            switch (status)
+            {
+                case LcmStatus.InvalidArgument: return new LcmInvalidArgumentException(detail);
+                case LcmStatus.Config: return new LcmConfigException(detail);
+                case LcmStatus.Connect: return new LcmConnectException(detail);
+                case LcmStatus.Timeout: return new LcmTimeoutException(detail);
+                case LcmStatus.HttpStatus: return new LcmHttpStatusException(detail);
+                case LcmStatus.BadResponse: return new LcmBadResponseException(detail);
+                case LcmStatus.Rejected: return new LcmRejectedException(detail);
+                case LcmStatus.Internal: return new LcmInternalException(detail);
+                default: return new LcmException(status, detail);
+            }
+        }
+    }
+
+    /// <summary><see cref="LcmStatus.InvalidArgument"/>: a bad argument; nothing was sent.</summary>
+    public sealed class LcmInvalidArgumentException : LcmException
+    {
+        /// <summary>Wraps the library's message.</summary>
+        public LcmInvalidArgumentException(string detail) : base(LcmStatus.InvalidArgument, detail) { }
+    }
+
+    /// <summary><see cref="LcmStatus.Config"/>: missing or bad configuration; nothing was sent.</summary>
+    public sealed class LcmConfigException : LcmException
+    {
+        /// <summary>Wraps the library's message.</summary>
+        public LcmConfigException(string detail) : base(LcmStatus.Config, detail) { }
+    }
+
+    /// <summary><see cref="LcmStatus.Connect"/>: not delivered; safe to send again.</summary>
+    public sealed class LcmConnectException : LcmException
+    {
+        /// <summary>Wraps the library's message.</summary>
+        public LcmConnectException(string detail) : base(LcmStatus.Connect, detail) { }
+    }
+
+    /// <summary><see cref="LcmStatus.Timeout"/>: no complete answer in time; the outcome may or may not be recorded.</summary>
+    public sealed class LcmTimeoutException : LcmException
+    {
+        /// <summary>Wraps the library's message.</summary>
+        public LcmTimeoutException(string detail) : base(LcmStatus.Timeout, detail) { }
+    }
+
+    /// <summary><see cref="LcmStatus.HttpStatus"/>: the server answered a non-2xx status.</summary>
+    public sealed class LcmHttpStatusException : LcmException
+    {
+        /// <summary>Wraps the library's message.</summary>
+        public LcmHttpStatusException(string detail) : base(LcmStatus.HttpStatus, detail) { }
+    }
+
+    /// <summary><see cref="LcmStatus.BadResponse"/>: a 2xx answer that is not a valid result for this call.</summary>
+    public sealed class LcmBadResponseException : LcmException
+    {
+        /// <summary>Wraps the library's message.</summary>
+        public LcmBadResponseException(string detail) : base(LcmStatus.BadResponse, detail) { }
+    }
+
+    /// <summary><see cref="LcmStatus.Rejected"/>: LCM answered <c>success: false</c>.</summary>
+    public sealed class LcmRejectedException : LcmException
+    {
+        /// <summary>Wraps the library's message.</summary>
+        public LcmRejectedException(string detail) : base(LcmStatus.Rejected, detail) { }
+    }
+
+    /// <summary><see cref="LcmStatus.Internal"/>: a bug in the library; the process stays alive.</summary>
+    public sealed class LcmInternalException : LcmException
+    {
+        /// <summary>Wraps the library's message.</summary>
+        public LcmInternalException(string detail) : base(LcmStatus.Internal, detail) { }
+    }
+
+    /// <summary>
+    /// The process-wide default client of the C API (<c>lcm_configure</c>,
+    /// <c>lcm_set_outcome</c>), shared with any C code in the same process. It reads the
+    /// <c>LCM_&lt;KEY&gt;</c> environment variables (<c>LCM_ENDPOINT</c>, <c>LCM_AUTH</c>,
+    /// ...) once, at its first use; <see cref="Configure"/> overrides them.
+    /// </summary>
+    public static class Lcm
+    {
+        /// <summary>
+        /// The library's version, <c>"MAJOR.MINOR.PATCH"</c> (the native library's, not
+        /// this file's).
+        /// </summary>
+        public static string Version
+        {
+            get { return Native.StaticString(Native.lcm_version()); }
+        }
+
+        /// <summary>
+        /// The C macro name of <paramref name="status"/>: <c>"LCM_OK"</c>,
+        /// <c>"LCM_ERR_TIMEOUT"</c>, ..., or <c>"LCM_UNKNOWN_STATUS"</c> for a value the
+        /// library does not define.
+        /// </summary>
+        public static string StatusName(LcmStatus status)
+        {
+            return Native.StaticString(Native.lcm_status_name((int)status));
+        }
+
+        /// <summary>
+        /// Sets option <paramref name="key"/> of the default client to
+        /// <paramref name="value"/>; an empty value restores the option's default.
+        /// Options and defaults:
+        /// <list type="bullet">
+        /// <item><c>endpoint</c>: <c>http://</c> or <c>https://</c> URL of the LCM web service; no default (calls fail with <see cref="LcmConfigException"/>).</item>
+        /// <item><c>source</c>: the envelope's <c>source</c>, the sending application's name; default <c>"lcm-outcome"</c>.</item>
+        /// <item><c>timeout_ms</c>: deadline of the whole call, retries included (1 to 3600000); default <c>10000</c>.</item>
+        /// <item><c>connect_timeout_ms</c>: limit of each connection attempt (1 to 3600000); default <c>3000</c>.</item>
+        /// <item><c>retries</c>: extra attempts (0 to 10), only when the request was provably not delivered or LCM answered 503 or 429; default <c>2</c>.</item>
+        /// <item><c>auth</c>: the <c>Authorization</c> header's value; never logged or echoed; default none.</item>
+        /// <item><c>ca_file</c>: PEM file of CA certificates trusted instead of the built-in webpki roots; default the built-in roots.</item>
+        /// <item><c>proxy</c>: <c>http://host:port</c> or <c>https://host:port</c>; <c>"none"</c> connects directly; default from <c>ALL_PROXY</c>/<c>HTTPS_PROXY</c>/<c>HTTP_PROXY</c> minus <c>NO_PROXY</c>.</item>
+        /// <item><c>log_level</c>: <c>off</c>, <c>error</c>, <c>warn</c>, <c>info</c>, <c>debug</c>, <c>trace</c>, to stderr; default <c>warn</c>.</item>
+        /// </list>
+        /// Safe from any thread, also while other threads send: a call already running
+        /// keeps the settings it started with.
+        /// </summary>
+        /// <exception cref="LcmConfigException">Unknown key or bad value; the setting is unchanged.</exception>
+        /// <exception cref="LcmInvalidArgumentException">A null key or value, or one holding a NUL character or a lone surrogate.</exception>
+        public static void Configure(string key, string value)
+        {
+            Native.CheckText("key", key);
+            Native.CheckText("value", value);
+            var err = Native.ErrorBuffer();
+            Native.ThrowUnlessOk(Native.lcm_configure(key, value, err, (UIntPtr)err.Length), err);
+        }
+
+        /// <summary>
+        /// Records the telephony outcome of call <paramref name="callId"/> in LCM with the
+        /// default client, synchronously: sends LCM's <c>SetCallOutcomeWithComments</c>
+        /// request to the configured <c>endpoint</c> and returns only when LCM answered
+        /// <c>success: true</c> for that call id; otherwise throws the
+        /// <see cref="LcmException"/> subclass of the failure.
+        /// Returns within <c>timeout_ms</c> (default 10 s), retries included.
+        /// Safe from any number of threads at once.
+        /// </summary>
+        /// <param name="callId">The dialer's call id (<c>callid</c>); mandatory, non-empty.</param>
+        /// <param name="accountNumber">The contact's LCM key (<c>AccountNumber</c>); mandatory.</param>
+        /// <param name="outcomeId">The telephony outcome (<c>OutcomeId</c>); mandatory. A canonical decimal integer such as <c>"1"</c> goes on the wire as a JSON number, other text as a JSON string.</param>
+        /// <param name="leadScore"><c>LeadScore</c>; finite.</param>
+        /// <param name="userId">The agent's id (<c>UserID</c>); mandatory.</param>
+        /// <param name="agentComments"><c>AgentComments</c>; may be empty, not null.</param>
+        /// <param name="targetAmount"><c>TargetAmount</c>; finite.</param>
+        /// <exception cref="LcmException">
+        /// The subclass of the status: <see cref="LcmInvalidArgumentException"/> or
+        /// <see cref="LcmConfigException"/> (nothing was sent),
+        /// <see cref="LcmConnectException"/> (not delivered; safe to retry),
+        /// <see cref="LcmTimeoutException"/> (outcome unknown),
+        /// <see cref="LcmHttpStatusException"/>, <see cref="LcmBadResponseException"/>,
+        /// <see cref="LcmRejectedException"/> or <see cref="LcmInternalException"/>.
+        /// </exception>
+        public static void SetOutcome(string callId, string accountNumber, string outcomeId,
+                                      double leadScore, string userId, string agentComments,
+                                      double targetAmount)
+        {
+            Native.CheckOutcomeTexts(callId, accountNumber, outcomeId, userId, agentComments);
+            var err = Native.ErrorBuffer();
+            var status = Native.lcm_set_outcome(callId, accountNumber, outcomeId, leadScore,
+                                                userId, agentComments, targetAmount,
+                                                err, (UIntPtr)err.Length);
+            Native.ThrowUnlessOk(status, err);
+        }
+    }
+
+    /// <summary>
+    /// An independent client with its own configuration and connection pool, for
+    /// programs that talk to several LCM servers. It does not read the
+    /// <c>LCM_&lt;KEY&gt;</c> environment variables: configure it with
+    /// <see cref="Configure"/>. Every method is safe from any number of threads at once,
+    /// <see cref="Dispose"/> included: the native client is freed only once the last
+    /// call running on it has returned.
+    /// </summary>
+    public sealed class LcmClient : IDisposable
+    {
+        private readonly ClientHandle handle;
+        private int disposed;
+
+        /// <summary>
+        /// Creates a client with the default settings and no endpoint.
+        /// </summary>
+        /// <exception cref="LcmInternalException">The native client could not be created.</exception>
+        public LcmClient()
+        {
+            var err = Native.ErrorBuffer();
+            // Returned as a SafeHandle by the marshaller itself, so that no exception
+            // can come between the native allocation and its owner.
+            handle = Native.lcm_client_new(err, (UIntPtr)err.Length);
+            if (handle.IsInvalid)
+            {
+                handle.Dispose();
+                throw new LcmInternalException(Native.ErrorText(err));
+            }
+        }
+
+        /// <summary>
+        /// Sets option <paramref name="key"/> of this client to <paramref name="value"/>;
+        /// an empty value restores the default. The options and their defaults are those
+        /// of <see cref="Lcm.Configure"/>. Safe while other threads send with this client:
+        /// a call already running keeps the settings it started with.
+        /// </summary>
+        /// <exception cref="LcmConfigException">Unknown key or bad value; the setting is unchanged.</exception>
+        /// <exception cref="LcmInvalidArgumentException">A null key or value, or one holding a NUL character or a lone surrogate.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void Configure(string key, string value)
+        {
+            Native.CheckText("key", key);
+            Native.CheckText("value", value);
+            var err = Native.ErrorBuffer();
+            var status = WithHandle(c => Native.lcm_client_configure(c, key, value, err, (UIntPtr)err.Length));
+            Native.ThrowUnlessOk(status, err);
+        }
+
+        /// <summary>
+        /// Records an outcome with this client: as <see cref="Lcm.SetOutcome"/>, with this
+        /// client's configuration and connections. Returns only when LCM answered
+        /// <c>success: true</c> for <paramref name="callId"/>.
+        /// </summary>
+        /// <param name="callId">The dialer's call id (<c>callid</c>); mandatory, non-empty.</param>
+        /// <param name="accountNumber">The contact's LCM key (<c>AccountNumber</c>); mandatory.</param>
+        /// <param name="outcomeId">The telephony outcome (<c>OutcomeId</c>); mandatory. A canonical decimal integer such as <c>"1"</c> goes on the wire as a JSON number, other text as a JSON string.</param>
+        /// <param name="leadScore"><c>LeadScore</c>; finite.</param>
+        /// <param name="userId">The agent's id (<c>UserID</c>); mandatory.</param>
+        /// <param name="agentComments"><c>AgentComments</c>; may be empty, not null.</param>
+        /// <param name="targetAmount"><c>TargetAmount</c>; finite.</param>
+        /// <exception cref="LcmException">The subclass of the status, as for <see cref="Lcm.SetOutcome"/>.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public void SetOutcome(string callId, string accountNumber, string outcomeId,
+                               double leadScore, string userId, string agentComments,
+                               double targetAmount)
+        {
+            Native.CheckOutcomeTexts(callId, accountNumber, outcomeId, userId, agentComments);
+            var err = Native.ErrorBuffer();
+            var status = WithHandle(c => Native.lcm_client_set_outcome(
+                c, callId, accountNumber, outcomeId, leadScore, userId, agentComments,
+                targetAmount, err, (UIntPtr)err.Length));
+            Native.ThrowUnlessOk(status, err);
+        }
+
+        /// <summary>
+        /// Releases the client and closes its connections, once the calls running on it
+        /// have returned; later calls throw <see cref="ObjectDisposedException"/>.
+        /// Disposing twice is harmless.
+        /// </summary>
+        public void Dispose()
+        {
+            Volatile.Write(ref disposed, 1);
+            handle.Dispose();
+        }
+
+        // Whether lcm_client_free has run (or is running): for the tests, which check
+        // that a Dispose during calls defers it until the last one returns.
+        internal bool NativeClientReleased
+        {
+            get { return handle.IsClosed; }
+        }
+
+        // Runs a native call on the client pointer, which stays valid throughout.
+        //
+        // The C API forbids lcm_client_free while a call runs on the client. SafeHandle
+        // counts references: every call holds one from DangerousAddRef to
+        // DangerousRelease, and Dispose only drops the handle's own reference, so the
+        // last call to finish is the one that runs ReleaseHandle (lcm_client_free).
+        // Once the count is zero the handle is closed and DangerousAddRef throws, so no
+        // call can start on a freed pointer. (Passing the SafeHandle to the P/Invoke
+        // would count the same way; doing it here gives one clear
+        // ObjectDisposedException on every runtime.)
+        //
+        // The flag is needed besides: while calls are still in flight after Dispose,
+        // the SafeHandle is disposed but not yet closed, and both Mono and .NET let
+        // DangerousAddRef succeed then. That is safe, but a call made after Dispose
+        // returned must fail, not quietly run.
+        private int WithHandle(Func<IntPtr, int> call)
+        {
+            if (Volatile.Read(ref disposed) != 0)
+                throw new ObjectDisposedException(typeof(LcmClient).FullName);
+            bool added = false;
+            try
+            {
+                try
+                {
+                    handle.DangerousAddRef(ref added);
+                }
+                catch (ObjectDisposedException)
+                {
+                    throw new ObjectDisposedException(typeof(LcmClient).FullName);
+                }
+                return call(handle.DangerousGetHandle());
+            }
+            finally
+            {
+                if (added) handle.DangerousRelease();
+            }
+        }
+    }
+
+    /// <summary>Owns an <c>lcm_client *</c>; its release is <c>lcm_client_free</c>.</summary>
+    internal sealed class ClientHandle : SafeHandle
+    {
+        // The marshaller creates instances for lcm_client_new's return value.
+        private ClientHandle() : base(IntPtr.Zero, true) { }
+
+        public override bool IsInvalid
+        {
+            get { return handle == IntPtr.Zero; }
+        }
+
+        protected override bool ReleaseHandle()
+        {
+            Native.lcm_client_free(handle);
+            return true;
+        }
+    }
+
+    /// <summary>The C functions, and the conversions around them.</summary>
+    internal static class Native
+    {
+        private const string Library = "lcm_outcome";
+
+        /// <summary><c>LCM_ERROR_SIZE</c>: never truncates a message of the library.</summary>
+        internal const int ErrorSize = 512;
+
+        // Strings go in as LPUTF8Str: NUL-terminated UTF-8, as the C API wants; Mono 6.8
+        // and .NET Core 3+ marshal it so (checked with non-ASCII and emoji text by the
+        // tests). size_t is UIntPtr, pointer-sized on every platform.
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr lcm_version();
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern IntPtr lcm_status_name(int status);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int lcm_configure(
+            [MarshalAs(UnmanagedType.LPUTF8Str)] string key,
+            [MarshalAs(UnmanagedType.LPUTF8Str)] string value,
+            byte[] err, UIntPtr errLen);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int lcm_set_outcome(
+            [MarshalAs(UnmanagedType.LPUTF8Str)] string callId,
+            [MarshalAs(UnmanagedType.LPUTF8Str)] string accountNumber,
+            [MarshalAs(UnmanagedType.LPUTF8Str)] string outcomeId,
+            double leadScore,
+            [MarshalAs(UnmanagedType.LPUTF8Str)] string userId,
+            [MarshalAs(UnmanagedType.LPUTF8Str)] string agentComments,
+            double targetAmount,
+            byte[] err, UIntPtr errLen);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern ClientHandle lcm_client_new(byte[] err, UIntPtr errLen);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int lcm_client_configure(
+            IntPtr client,
+            [MarshalAs(UnmanagedType.LPUTF8Str)] string key,
+            [MarshalAs(UnmanagedType.LPUTF8Str)] string value,
+            byte[] err, UIntPtr errLen);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int lcm_client_set_outcome(
+            IntPtr client,
+            [MarshalAs(UnmanagedType.LPUTF8Str)] string callId,
+            [MarshalAs(UnmanagedType.LPUTF8Str)] string accountNumber,
+            [MarshalAs(UnmanagedType.LPUTF8Str)] string outcomeId,
+            double leadScore,
+            [MarshalAs(UnmanagedType.LPUTF8Str)] string userId,
+            [MarshalAs(UnmanagedType.LPUTF8Str)] string agentComments,
+            double targetAmount,
+            byte[] err, UIntPtr errLen);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern void lcm_client_free(IntPtr client);
+
+        internal static byte[] ErrorBuffer()
+        {
+            return new byte[ErrorSize];
+        }
+
+        /// <summary>The buffer's text up to its first NUL, decoded as UTF-8.</summary>
+        internal static string ErrorText(byte[] err)
+        {
+            int end = Array.IndexOf(err, (byte)0);
+            return Encoding.UTF8.GetString(err, 0, end < 0 ? err.Length : end);
+        }
+
+        /// <summary>A static string of the library: decoded, never freed.</summary>
+        internal static string StaticString(IntPtr text)
+        {
+            if (text == IntPtr.Zero) return "";
+            int length = 0;
+            while (Marshal.ReadByte(text, length) != 0) length++;
+            var bytes = new byte[length];
+            Marshal.Copy(text, bytes, 0, length);
+            return Encoding.UTF8.GetString(bytes);
+        }
+
+        internal static void ThrowUnlessOk(int status, byte[] err)
+        {
+            if (status != (int)LcmStatus.Ok)
+                throw LcmException.For((LcmStatus)status, ErrorText(err));
+        }
+
+        // Two things a C# string may hold that the C side cannot receive faithfully:
+        // U+0000, which C reads as the end ("12\05" would be sent as "12"), and a lone
+        // UTF-16 surrogate, which the UTF-8 marshaller silently turns into U+FFFD. Both
+        // are refused here, as the library refuses what it cannot send as given. Null
+        // goes through: the library names the argument in its own message.
+        internal static void CheckText(string field, string text)
+        {
+            if (text == null) return;
+            for (int i = 0; i < text.Length; i++)
+            {
+                char c = text[i];
+                if (c == '\0')
+                    throw new LcmInvalidArgumentException(
+                        field + " contains a NUL character at index " + i);
+                if (char.IsHighSurrogate(c) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
+                {
+                    i++;
+                    continue;
+                }
+                if (char.IsSurrogate(c))
+                    throw new LcmInvalidArgumentException(
+                        field + " is not valid Unicode (a lone surrogate at index " + i + ")");
+            }
+        }
+
+        internal static void CheckOutcomeTexts(string callId, string accountNumber,
+                                               string outcomeId, string userId,
+                                               string agentComments)
+        {
+            CheckText("call_id", callId);
+            CheckText("account_number", accountNumber);
+            CheckText("outcome_id", outcomeId);
+            CheckText("user_id", userId);
+            CheckText("agent_comments", agentComments);
+        }
+    }
+}
