@@ -1,0 +1,127 @@
+"""Record a dialed call's telephony outcome in LCM, through liblcm_outcome (ctypes).
+
+Quick start::
+
+    import lcm_outcome
+
+    lcm_outcome.configure("endpoint", "https://lcm.example.com/api")
+    lcm_outcome.set_outcome("12345", "5|3|1|0|0|44|1", 1, user_id="testagent",
+                            agent_comments="Test comment")
+
+The module-level functions use the library's process-wide default client, which
+also reads ``LCM_<KEY>`` environment variables (``LCM_ENDPOINT``, ``LCM_AUTH``, ...)
+once, at its first use; :func:`configure` overrides them. :class:`Client` is an
+independent client with its own options and connections.
+
+Every failure raises a subclass of :class:`LcmError`, one per C status code. The
+library is found as :func:`load_library` describes (``LCM_OUTCOME_LIB`` names it).
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+from . import _arguments
+from ._arguments import Number, OptionValue
+from ._client import OPTIONS_DOC, OUTCOME_DOC, Client
+from ._errors import (
+    LCM_OK,
+    BadResponseError,
+    ClientClosedError,
+    ConfigError,
+    ConnectError,
+    HttpStatusError,
+    InternalError,
+    InvalidArgumentError,
+    LcmError,
+    LcmTimeoutError,
+    RejectedError,
+    error_for,
+)
+from ._library import (
+    LCM_ERROR_SIZE,
+    LIBRARY_ENV_VAR,
+    Library,
+    LibraryNotFoundError,
+    load_library,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LCM_ERROR_SIZE",
+    "LCM_OK",
+    "LIBRARY_ENV_VAR",
+    "BadResponseError",
+    "Client",
+    "ClientClosedError",
+    "ConfigError",
+    "ConnectError",
+    "HttpStatusError",
+    "InternalError",
+    "InvalidArgumentError",
+    "LcmError",
+    "LcmTimeoutError",
+    "Library",
+    "LibraryNotFoundError",
+    "RejectedError",
+    "configure",
+    "error_for",
+    "load_library",
+    "set_outcome",
+    "status_name",
+    "version",
+]
+
+
+def version() -> str:
+    """The loaded library's version, ``"MAJOR.MINOR.PATCH"`` (``lcm_version()``)."""
+    return load_library().version()
+
+
+def status_name(status: int) -> str:
+    """The name of a status code, e.g. ``"LCM_ERR_TIMEOUT"`` (``lcm_status_name()``)."""
+    return load_library().status_name(status)
+
+
+def configure(key: str, value: OptionValue) -> None:
+    """Sets option ``key`` of the process-wide default client to ``value``.
+
+    Explicit configuration beats the ``LCM_<KEY>`` environment variable; calls
+    already running keep the options they started with.
+
+    Raises:
+        ConfigError: unknown key or bad value; the option is unchanged.
+        InvalidArgumentError: ``key`` or ``value`` is not valid text.
+    """
+    key_bytes, value_bytes = _arguments.option(key, value)
+    library = load_library()
+    status, message = library.configure(key_bytes, value_bytes)
+    if status != LCM_OK:
+        raise error_for(status, library.status_name(status), message)
+
+
+configure.__doc__ = (configure.__doc__ or "") + OPTIONS_DOC
+
+
+def set_outcome(
+    call_id: str,
+    account_number: str,
+    outcome_id: Union[str, int],
+    *,
+    user_id: str,
+    lead_score: Number = 0,
+    agent_comments: str = "",
+    target_amount: Number = 0,
+) -> None:
+    """Records the telephony outcome of call ``call_id`` with the default client."""
+    args = _arguments.outcome(
+        call_id, account_number, outcome_id, lead_score, user_id, agent_comments, target_amount
+    )
+    library = load_library()
+    status, message = library.set_outcome(*args)
+    if status != LCM_OK:
+        raise error_for(status, library.status_name(status), message)
+
+
+set_outcome.__doc__ = (set_outcome.__doc__ or "") + OUTCOME_DOC
