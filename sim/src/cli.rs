@@ -4,30 +4,61 @@ use std::fmt;
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::{load_calls_file, Faults, Sim, SimConfig};
+use crate::{load_calls_file, Faults, Sim, SimConfig, TestCa, TlsIdentity};
 
 /// The `--help` text.
 pub const USAGE: &str = "\
 Usage: lcm-sim [OPTIONS]
 
 A local LCM SetCallOutcomeWithComments endpoint for testing dialers and lcm-outcome.
-Meant for loopback: it has no authentication and no TLS.
+Meant for loopback: it has no authentication.
 
-On start it prints one line, `lcm-sim listening on http://HOST:PORT/lcm`, then serves
-until killed. Any path is served; requests must be POST with a JSON body.
+On start it prints one line, `lcm-sim listening on http://HOST:PORT/lcm` (https:// with
+TLS), then serves until killed. Any path is served; requests must be POST with a JSON
+body. Requests are not kept in memory, so it can serve any number of them.
 
 Options:
   --listen ADDR            address to listen on [default: 127.0.0.1:8080]; port 0 picks one
-  --record FILE            append each accepted outcome to FILE as one JSON line
+  --record FILE            append each accepted outcome to FILE as one JSON line, written
+                           before the answer is sent
   --calls FILE             known call ids, one per line (# comments); others get WS_Error
-  --latency-ms N           wait N ms before each answer
-  --fail-status CODE       answer CODE with {\"error\":\"injected fault\"} ...
-  --fail-count N           ... for the next N requests only [default: 0 = every request]
-  --retry-after-secs N     with --fail-status 429 or 503: send Retry-After: N
-  --malformed              answer 200 with a body that is not JSON
-  --drop-connection        read each request, then close the connection without answering
-  --pad-body-to N          pad each successful answer with spaces to N bytes (still valid JSON)
   --threads N              most connections served at once [default: 1024]
+
+TLS (plain HTTP without these):
+  --tls-cert FILE          serve HTTPS with this PEM certificate chain ...
+  --tls-key FILE           ... and this PEM private key
+  --tls-test-ca DIR        make a throwaway CA and a certificate for 127.0.0.1, ::1 and
+                           localhost; write DIR/ca.pem (for the client), DIR/cert.pem and
+                           DIR/key.pem; serve HTTPS with them
+
+Faults: what is answered (the first that applies, in this order; the outcome is not
+recorded):
+  --drop-connection        read each request, then close the connection without answering
+  --hang                   read each request, then never answer; keep the connection open
+  --fail-status CODE       answer CODE (e.g. 500, 502, 503, 429) with
+                           {\"error\":\"injected fault\"} ...
+  --fail-count N           ... for the next N requests only [default: 0 = every request]
+  --retry-after-secs N     with --fail-status: send Retry-After: N
+  --retry-after VALUE      with --fail-status: send Retry-After: VALUE as is (an HTTP date)
+  --redirect-to URL        answer 302 with Location: URL
+  --redirect-status CODE   with --redirect-to: this 3xx status instead of 302
+  --malformed              answer 200 with a body that is not JSON
+  --answer-variant NAME    answer 200 with a result that is valid but for one thing:
+                           wrong-subtopic, other-callid, success-missing,
+                           success-not-boolean, rejected (success:false with WS_Error),
+                           rejected-without-error (success:false, no error object)
+
+Faults: how each answer is delivered (a valid request is still recorded):
+  --latency-ms N           wait N ms before each answer
+  --pad-body-to N          pad each successful answer with spaces to N bytes (still valid JSON)
+  --trickle-headers-ms N   send the status line and headers one byte every N ms
+  --trickle-body-ms N      send the body one byte every N ms
+  --reset-after-body-bytes N
+                           send the headers and N body bytes (at most all but the last),
+                           then abort the connection with a TCP RST
+  --close-idle-ms N        close each connection once idle N ms after an answer, without
+                           announcing it (0: right after the answer)
+
   -h, --help               print this help
   -V, --version            print the version
 ";
@@ -61,11 +92,22 @@ impl fmt::Display for CliError {
 
 impl std::error::Error for CliError {}
 
+/// Where the TLS identity comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum TlsSource {
+    Files { cert: PathBuf, key: PathBuf },
+    TestCa(PathBuf),
+}
+
 /// What the command line asks for.
 enum Command {
     Help,
     Version,
-    Serve { listen: String, config: SimConfig },
+    Serve {
+        listen: String,
+        config: Box<SimConfig>,
+        tls: Option<TlsSource>,
+    },
 }
 
 /// A number option's value.
@@ -84,6 +126,9 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
     let mut faults = Faults::default();
     let mut fail_count_given = false;
     let mut threads = 0;
+    let mut tls_cert: Option<PathBuf> = None;
+    let mut tls_key: Option<PathBuf> = None;
+    let mut tls_test_ca: Option<PathBuf> = None;
     let mut args = args.into_iter();
     while let Some(arg) = args.next() {
         // Both "--opt value" and "--opt=value".
@@ -102,6 +147,17 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
                 | "--retry-after-secs"
                 | "--pad-body-to"
                 | "--threads"
+                | "--retry-after"
+                | "--redirect-to"
+                | "--redirect-status"
+                | "--answer-variant"
+                | "--trickle-headers-ms"
+                | "--trickle-body-ms"
+                | "--reset-after-body-bytes"
+                | "--close-idle-ms"
+                | "--tls-cert"
+                | "--tls-key"
+                | "--tls-test-ca"
         );
         let value = if takes_value {
             match inline {
@@ -136,10 +192,37 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
                 fail_count_given = true;
             }
             "--retry-after-secs" => faults.retry_after_secs = Some(number(&option, &value)?),
+            "--retry-after" => faults.retry_after = Some(value),
+            "--redirect-to" => faults.redirect_to = Some(value),
+            "--redirect-status" => {
+                let status: u16 = number(&option, &value)?;
+                if !(300..=399).contains(&status) {
+                    return Err(CliError::Usage(format!(
+                        "--redirect-status: expected a 3xx status, got {status}"
+                    )));
+                }
+                faults.redirect_status = Some(status);
+            }
+            "--answer-variant" => {
+                let variant = value
+                    .parse()
+                    .map_err(|e| CliError::Usage(format!("{option}: {e}")))?;
+                faults.answer_variant = Some(variant);
+            }
             "--malformed" => faults.malformed = true,
             "--drop-connection" => faults.drop_connection = true,
+            "--hang" => faults.hang = true,
             "--pad-body-to" => faults.pad_body_to = Some(number(&option, &value)?),
+            "--trickle-headers-ms" => faults.trickle_headers_ms = Some(number(&option, &value)?),
+            "--trickle-body-ms" => faults.trickle_body_ms = Some(number(&option, &value)?),
+            "--reset-after-body-bytes" => {
+                faults.reset_after_body_bytes = Some(number(&option, &value)?);
+            }
+            "--close-idle-ms" => faults.close_idle_ms = Some(number(&option, &value)?),
             "--threads" => threads = number(&option, &value)?,
+            "--tls-cert" => tls_cert = Some(PathBuf::from(value)),
+            "--tls-key" => tls_key = Some(PathBuf::from(value)),
+            "--tls-test-ca" => tls_test_ca = Some(PathBuf::from(value)),
             other => return Err(CliError::Usage(format!("unknown option {other:?}"))),
         }
     }
@@ -149,11 +232,38 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
             "--fail-count needs --fail-status".to_owned(),
         ));
     }
-    if faults.retry_after_secs.is_some() && !matches!(faults.fail_status, Some(429 | 503)) {
+    if faults.fail_status.is_none() {
+        if faults.retry_after_secs.is_some() {
+            return Err(CliError::Usage(
+                "--retry-after-secs needs --fail-status".to_owned(),
+            ));
+        }
+        if faults.retry_after.is_some() {
+            return Err(CliError::Usage(
+                "--retry-after needs --fail-status".to_owned(),
+            ));
+        }
+    }
+    if faults.redirect_status.is_some() && faults.redirect_to.is_none() {
         return Err(CliError::Usage(
-            "--retry-after-secs needs --fail-status 429 or 503".to_owned(),
+            "--redirect-status needs --redirect-to".to_owned(),
         ));
     }
+    let tls = match (tls_cert, tls_key, tls_test_ca) {
+        (None, None, None) => None,
+        (Some(cert), Some(key), None) => Some(TlsSource::Files { cert, key }),
+        (None, None, Some(dir)) => Some(TlsSource::TestCa(dir)),
+        (_, _, Some(_)) => {
+            return Err(CliError::Usage(
+                "--tls-test-ca cannot be combined with --tls-cert/--tls-key".to_owned(),
+            ))
+        }
+        _ => {
+            return Err(CliError::Usage(
+                "--tls-cert and --tls-key go together".to_owned(),
+            ))
+        }
+    };
     let calls = match calls_file {
         Some(path) => Some(load_calls_file(&path).map_err(|e| {
             CliError::Failed(format!("cannot read calls file {}: {e}", path.display()))
@@ -162,19 +272,42 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
     };
     Ok(Command::Serve {
         listen,
-        config: SimConfig {
+        config: Box::new(SimConfig {
             record,
             calls,
             faults,
             threads,
-        },
+            tls: None,
+            // Nothing could read them back, and a long run must not grow.
+            keep_requests: false,
+        }),
+        tls,
     })
+}
+
+/// Loads (or, for `--tls-test-ca`, makes and writes) the TLS identity.
+fn load_tls(source: &TlsSource) -> Result<TlsIdentity, CliError> {
+    match source {
+        TlsSource::Files { cert, key } => TlsIdentity::from_pem_files(cert, key)
+            .map_err(|e| CliError::Failed(format!("cannot read the TLS certificate or key: {e}"))),
+        TlsSource::TestCa(dir) => {
+            let failed = |e: std::io::Error| {
+                CliError::Failed(format!("--tls-test-ca {}: {e}", dir.display()))
+            };
+            std::fs::create_dir_all(dir).map_err(failed)?;
+            let ca = TestCa::new().map_err(failed)?;
+            ca.write_cert_pem(&dir.join("ca.pem")).map_err(failed)?;
+            let identity = ca.issue_for_loopback().map_err(failed)?;
+            identity.write_pem_files(dir).map_err(failed)?;
+            Ok(identity)
+        }
+    }
 }
 
 /// Runs the `lcm-sim` command line. `args` excludes the program name. Serves until the
 /// process is killed; returns only for `--help`, `--version` or an error.
 pub fn run_cli(args: impl IntoIterator<Item = String>) -> Result<(), CliError> {
-    let (listen, config) = match parse(args)? {
+    let (listen, mut config, tls) = match parse(args)? {
         Command::Help => {
             print!("{USAGE}");
             return Ok(());
@@ -183,10 +316,17 @@ pub fn run_cli(args: impl IntoIterator<Item = String>) -> Result<(), CliError> {
             println!("lcm-sim {}", env!("CARGO_PKG_VERSION"));
             return Ok(());
         }
-        Command::Serve { listen, config } => (listen, config),
+        Command::Serve {
+            listen,
+            config,
+            tls,
+        } => (listen, config, tls),
     };
-    let sim = Sim::bind(&listen, config)
-        .map_err(|e| CliError::Failed(format!("cannot listen on {listen}: {e}")))?;
+    if let Some(source) = &tls {
+        config.tls = Some(load_tls(source)?);
+    }
+    let sim = Sim::bind(&listen, *config)
+        .map_err(|e| CliError::Failed(format!("cannot serve on {listen}: {e}")))?;
     {
         // Scripts read the port from this line, so it goes out whole and at once. A
         // closed stdout is no reason to stop serving.
@@ -203,6 +343,7 @@ pub fn run_cli(args: impl IntoIterator<Item = String>) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::AnswerVariant;
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
@@ -210,7 +351,11 @@ mod tests {
 
     #[test]
     fn parses_every_option() {
-        let Command::Serve { listen, config } = parse(args(&[
+        let Command::Serve {
+            listen,
+            config,
+            tls,
+        } = parse(args(&[
             "--listen=127.0.0.1:0",
             "--latency-ms",
             "5",
@@ -228,9 +373,29 @@ mod tests {
             "4",
             "--record",
             "/tmp/x",
+            "--retry-after=Wed, 21 Oct 2015 07:28:00 GMT",
+            "--redirect-to",
+            "http://127.0.0.1:9/elsewhere",
+            "--redirect-status",
+            "307",
+            "--answer-variant",
+            "success-not-boolean",
+            "--hang",
+            "--trickle-headers-ms",
+            "10",
+            "--trickle-body-ms=0",
+            "--reset-after-body-bytes",
+            "12",
+            "--close-idle-ms",
+            "250",
+            "--tls-cert",
+            "c.pem",
+            "--tls-key",
+            "k.pem",
         ]))
         .ok()
-        .unwrap() else {
+        .unwrap()
+        else {
             panic!("expected Serve")
         };
         assert_eq!(listen, "127.0.0.1:0");
@@ -242,10 +407,27 @@ mod tests {
             malformed: true,
             drop_connection: true,
             pad_body_to: Some(70_000),
+            retry_after: Some("Wed, 21 Oct 2015 07:28:00 GMT".to_owned()),
+            redirect_to: Some("http://127.0.0.1:9/elsewhere".to_owned()),
+            redirect_status: Some(307),
+            answer_variant: Some(AnswerVariant::SuccessNotBoolean),
+            hang: true,
+            trickle_headers_ms: Some(10),
+            trickle_body_ms: Some(0),
+            reset_after_body_bytes: Some(12),
+            close_idle_ms: Some(250),
         };
         assert_eq!(config.faults, want);
         assert_eq!(config.threads, 4);
         assert_eq!(config.record, Some(PathBuf::from("/tmp/x")));
+        assert!(!config.keep_requests);
+        assert_eq!(
+            tls,
+            Some(TlsSource::Files {
+                cert: PathBuf::from("c.pem"),
+                key: PathBuf::from("k.pem")
+            })
+        );
     }
 
     #[test]
@@ -256,8 +438,17 @@ mod tests {
             &["--latency-ms", "-1"],
             &["--fail-status", "42"],
             &["--fail-count", "1"],
-            &["--fail-status", "500", "--retry-after-secs", "1"],
+            &["--retry-after-secs", "1"],
+            &["--retry-after", "soon"],
+            &["--redirect-status", "307"],
+            &["--redirect-to", "/x", "--redirect-status", "200"],
+            &["--answer-variant", "maybe"],
+            &["--trickle-body-ms", "fast"],
+            &["--tls-cert", "c.pem"],
+            &["--tls-key", "k.pem"],
+            &["--tls-test-ca", "d", "--tls-cert", "c", "--tls-key", "k"],
             &["--malformed=yes"],
+            &["--hang=1"],
         ] {
             let err = parse(args(bad)).err().expect("should fail");
             assert_eq!(err.exit_code(), 2, "{bad:?}: {err}");

@@ -7,6 +7,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::faults::AnswerVariant;
+
 /// A request that passed validation.
 #[derive(Debug)]
 pub(crate) struct OutcomeRequest {
@@ -181,6 +183,46 @@ pub(crate) fn ws_error(callid: &str, detail: &str) -> String {
     )
 }
 
+/// The request's `data.callid` if the body has one, without validating anything else:
+/// the call id a faulty answer echoes.
+pub(crate) fn loose_callid(body: &[u8]) -> String {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("data")?.get("callid")?.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The answer of an [`AnswerVariant`] fault: a result envelope wrong in exactly one way.
+pub(crate) fn variant(variant: AnswerVariant, callid: &str) -> String {
+    let result = |subtopic: &str, callid: &str, message_rest: &str| {
+        format!(
+            r#"{{"channel":"LCM","topic":"WebService","subtopic":"{subtopic}","message":{{"callid":{}{message_rest}}}}}"#,
+            quoted(callid)
+        )
+    };
+    const SUBTOPIC: &str = "SetCallOutcomeWithCommentsResult";
+    match variant {
+        AnswerVariant::WrongSubtopic => result(
+            "SetCallOutcomeResult",
+            callid,
+            r#","response":{"success":true}"#,
+        ),
+        AnswerVariant::OtherCallId => result(
+            SUBTOPIC,
+            &format!("{callid}-other"),
+            r#","response":{"success":true}"#,
+        ),
+        AnswerVariant::SuccessMissing => result(SUBTOPIC, callid, r#","response":{}"#),
+        AnswerVariant::SuccessNotBoolean => {
+            result(SUBTOPIC, callid, r#","response":{"success":"true"}"#)
+        }
+        AnswerVariant::Rejected => ws_error(callid, &format!("Invalid Call ID:{callid}")),
+        AnswerVariant::RejectedWithoutError => {
+            result(SUBTOPIC, callid, r#","response":{"success":false}"#)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,6 +314,32 @@ mod tests {
         let id = data.remove("OutcomeId").unwrap();
         data.insert("OutcomeID".into(), id);
         assert!(check(&v).is_ok());
+    }
+
+    #[test]
+    fn each_variant_is_a_success_but_for_one_thing() {
+        let good: Value = serde_json::from_str(&success("7")).unwrap();
+        for v in AnswerVariant::ALL {
+            let body: Value = serde_json::from_str(&variant(v, "7")).unwrap();
+            let differs = |pointer: &str| body.pointer(pointer) != good.pointer(pointer);
+            let diffs: Vec<&str> = ["/channel", "/topic", "/subtopic", "/message/callid"]
+                .into_iter()
+                .chain(["/message/response/success", "/message/error"])
+                .filter(|p| differs(p))
+                .collect();
+            let want: &[&str] = match v {
+                AnswerVariant::WrongSubtopic => &["/subtopic"],
+                AnswerVariant::OtherCallId => &["/message/callid"],
+                AnswerVariant::SuccessMissing | AnswerVariant::SuccessNotBoolean => {
+                    &["/message/response/success"]
+                }
+                AnswerVariant::Rejected => &["/message/response/success", "/message/error"],
+                AnswerVariant::RejectedWithoutError => &["/message/response/success"],
+            };
+            assert_eq!(diffs, want, "{v}: {body}");
+        }
+        assert_eq!(loose_callid(br#"{"data":{"callid":"a\"b"}}"#), "a\"b");
+        assert_eq!(loose_callid(b"not json"), "");
     }
 
     #[test]

@@ -4,8 +4,10 @@
 //! its own, meant for loopback, that behaves as the vendor page documents:
 //! it validates the request envelope and every data field strictly (a test double should
 //! catch client bugs), answers the documented `WS_Error` cases, records each accepted
-//! outcome, and injects faults on demand (latency, error statuses, a malformed body, a
-//! dropped connection).
+//! outcome, and injects faults on demand (see [`Faults`]: latency, any error status,
+//! redirects, malformed or subtly wrong results, dropped, hung, reset and idle-closed
+//! connections, answers that trickle in byte by byte). It serves HTTPS too
+//! ([`SimConfig::tls`], with certificates from a [`TestCa`]).
 //!
 //! ```no_run
 //! use lcm_sim::{Faults, Sim, SimConfig};
@@ -37,9 +39,11 @@
 
 mod cli;
 mod envelope;
+mod fault_io;
 mod faults;
 mod record;
 mod server;
+mod tls;
 
 use std::collections::HashSet;
 use std::fmt;
@@ -50,14 +54,15 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 pub use cli::{run_cli, CliError, USAGE};
-pub use faults::Faults;
+pub use faults::{AnswerVariant, Faults};
+pub use tls::{TestCa, TlsIdentity};
 
 use record::Recorder;
 use server::{Server, Shared};
 
-/// How to run a [`Sim`]. The default: no record file, any call id known, no faults,
-/// the default connection limit.
-#[derive(Clone, Debug, Default)]
+/// How to run a [`Sim`]. The default: plain HTTP, no record file, any call id known, no
+/// faults, the default connection limit, requests kept for [`Sim::requests`].
+#[derive(Clone, Debug)]
 pub struct SimConfig {
     /// Append each accepted outcome to this file as one JSON line (created if needed).
     pub record: Option<PathBuf>,
@@ -70,6 +75,28 @@ pub struct SimConfig {
     /// connections wait in the listen backlog until one closes. (The name is historical:
     /// connections are tasks on a few runtime threads, not a thread each.)
     pub threads: usize,
+    /// Serve HTTPS with this identity (e.g. from [`TestCa::issue_for_loopback`]);
+    /// [`Sim::url`] then says `https://`. `None`: plain HTTP.
+    pub tls: Option<TlsIdentity>,
+    /// Keep every request and accepted outcome in memory for [`Sim::requests`] and
+    /// [`Sim::accepted`] (the default). `false` for long load tests and benchmarks: memory
+    /// stays flat, those two return empty lists, and the counters
+    /// ([`Sim::request_count`], [`Sim::accepted_count`], [`Sim::connection_count`]) and
+    /// the record file still work.
+    pub keep_requests: bool,
+}
+
+impl Default for SimConfig {
+    fn default() -> SimConfig {
+        SimConfig {
+            record: None,
+            calls: None,
+            faults: Faults::default(),
+            threads: 0,
+            tls: None,
+            keep_requests: true,
+        }
+    }
 }
 
 /// A request as it arrived, kept for tests whatever happened to it afterwards.
@@ -108,6 +135,7 @@ impl ReceivedRequest {
 pub struct Sim {
     shared: Arc<Shared>,
     addr: SocketAddr,
+    https: bool,
     server: Option<Server>,
 }
 
@@ -118,16 +146,28 @@ impl Sim {
     }
 
     /// Starts a simulator on `addr`, e.g. `"127.0.0.1:8080"` (port 0 picks a free one).
-    /// Fails if the address cannot be bound or the record file cannot be opened.
+    /// Fails if the address cannot be bound, the record file cannot be opened or the TLS
+    /// identity is unusable (`InvalidData`, naming what is wrong).
     pub fn bind(addr: &str, config: SimConfig) -> io::Result<Sim> {
-        let recorder = Recorder::open(config.record.as_deref())?;
+        let tls = match &config.tls {
+            Some(identity) => Some(tokio_rustls::TlsAcceptor::from(identity.server_config()?)),
+            None => None,
+        };
+        let recorder = Recorder::open(config.record.as_deref(), config.keep_requests)?;
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::new(config.calls, config.faults, recorder));
-        let server = Server::start(listener, Arc::clone(&shared), config.threads)?;
+        let shared = Arc::new(Shared::new(
+            config.calls,
+            config.faults,
+            recorder,
+            config.keep_requests,
+        ));
+        let https = tls.is_some();
+        let server = Server::start(listener, Arc::clone(&shared), config.threads, tls)?;
         Ok(Sim {
             shared,
             addr,
+            https,
             server: Some(server),
         })
     }
@@ -137,8 +177,9 @@ impl Sim {
         self.addr
     }
 
-    /// The endpoint URL, `http://127.0.0.1:PORT/lcm` (any path is served the same way).
-    /// When bound to an unspecified address (`0.0.0.0`, `::`) it names the loopback one.
+    /// The endpoint URL, `http://127.0.0.1:PORT/lcm` (`https://` with
+    /// [`SimConfig::tls`]; any path is served the same way). When bound to an unspecified
+    /// address (`0.0.0.0`, `::`) it names the loopback one.
     pub fn url(&self) -> String {
         let addr = match self.addr {
             SocketAddr::V4(a) if a.ip().is_unspecified() => {
@@ -149,7 +190,8 @@ impl Sim {
             }
             other => other,
         };
-        format!("http://{addr}/lcm")
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{addr}/lcm")
     }
 
     /// Replaces the faults; applies from the next request whose head arrives.
@@ -164,24 +206,37 @@ impl Sim {
 
     /// Every request received so far, in order, faulted or not. Requests that were not
     /// readable HTTP (answered 400/431 by hyper, or 413 for a body over 16 MiB) are not
-    /// included.
+    /// included. Empty when [`SimConfig::keep_requests`] is false.
     pub fn requests(&self) -> Vec<ReceivedRequest> {
-        lock(&self.shared.requests).clone()
+        self.shared
+            .requests
+            .as_ref()
+            .map(|requests| lock(requests).clone())
+            .unwrap_or_default()
     }
 
-    /// How many requests [`Sim::requests`] holds.
+    /// How many requests were received so far (the length [`Sim::requests`] has when
+    /// requests are kept); counted whether they are kept or not.
     pub fn request_count(&self) -> usize {
-        lock(&self.shared.requests).len()
+        self.shared.request_total.load(Ordering::SeqCst)
     }
 
     /// The accepted outcomes so far, in order: each request's `data` object plus
     /// `source` (null when not sent) and `received_at_ms` — the lines of the record file.
+    /// Empty when [`SimConfig::keep_requests`] is false.
     pub fn accepted(&self) -> Vec<serde_json::Value> {
         self.shared.recorder.lines()
     }
 
+    /// How many outcomes were accepted (recorded) so far, kept in memory or not.
+    pub fn accepted_count(&self) -> usize {
+        self.shared.recorder.count()
+    }
+
     /// TCP connections accepted so far (exact: counted at `accept()`, whether or not a
-    /// request followed). N sequential calls over a kept-alive connection count 1.
+    /// request, or a TLS handshake, followed). N sequential calls over a kept-alive
+    /// connection count 1; each connection the simulator closed (`close_idle_ms`) and the
+    /// client replaced counts again.
     pub fn connection_count(&self) -> usize {
         self.shared.connections.load(Ordering::SeqCst)
     }
@@ -206,6 +261,7 @@ impl fmt::Debug for Sim {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Sim")
             .field("addr", &self.addr)
+            .field("https", &self.https)
             .field("faults", &self.faults())
             .field("requests", &self.request_count())
             .field("connections", &self.connection_count())

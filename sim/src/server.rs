@@ -7,6 +7,7 @@
 //! or dropped anywhere, even inside another async runtime.
 
 use std::collections::HashSet;
+use std::convert::Infallible;
 use std::error::Error;
 use std::fmt;
 use std::io;
@@ -26,8 +27,10 @@ use hyper::{Method, Request, Response, StatusCode, Version};
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 
 use crate::envelope;
+use crate::fault_io::{Arming, FaultIo, Stream};
 use crate::faults::{Action, Faults, Plan, MALFORMED_BODY};
 use crate::record::Recorder;
 use crate::{lock, ReceivedRequest};
@@ -49,7 +52,10 @@ type Answer = Response<Full<Bytes>>;
 pub(crate) struct Shared {
     pub calls: Option<HashSet<String>>,
     pub faults: Mutex<Faults>,
-    pub requests: Mutex<Vec<ReceivedRequest>>,
+    /// Every request, when kept (`SimConfig::keep_requests`).
+    pub requests: Option<Mutex<Vec<ReceivedRequest>>>,
+    /// Requests received so far, kept or not.
+    pub request_total: AtomicUsize,
     pub recorder: Recorder,
     /// TCP connections accepted so far.
     pub connections: AtomicUsize,
@@ -60,17 +66,23 @@ impl Shared {
         calls: Option<HashSet<String>>,
         faults: Faults,
         recorder: Recorder,
+        keep_requests: bool,
     ) -> Shared {
         Shared {
             calls,
             faults: Mutex::new(faults),
-            requests: Mutex::new(Vec::new()),
+            requests: keep_requests.then(|| Mutex::new(Vec::new())),
+            request_total: AtomicUsize::new(0),
             recorder,
             connections: AtomicUsize::new(0),
         }
     }
 
     fn log_request(&self, connection: usize, parts: &Parts, body: &[u8]) {
+        let Some(requests) = &self.requests else {
+            self.request_total.fetch_add(1, Ordering::SeqCst);
+            return;
+        };
         let headers = parts
             .headers
             .iter()
@@ -86,7 +98,10 @@ impl Shared {
             headers,
             body: body.to_vec(),
         };
-        lock(&self.requests).push(request);
+        // Counted under the lock, so that the count never runs ahead of the list.
+        let mut requests = lock(requests);
+        requests.push(request);
+        self.request_total.fetch_add(1, Ordering::SeqCst);
     }
 
     /// The answer LCM would give (no faults involved); records an accepted outcome
@@ -166,6 +181,30 @@ fn error(status: u16, message: &str) -> Answer {
     json(status, serde_json::json!({ "error": message }).to_string())
 }
 
+/// The body length an answer has on the wire: none for HEAD and for statuses that
+/// cannot carry one, whatever `Content-Length` says.
+fn wire_body_len(method: &Method, answer: &Answer) -> usize {
+    let status = answer.status();
+    if method == Method::HEAD
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return 0;
+    }
+    answer
+        .body()
+        .size_hint()
+        .exact()
+        .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+/// Adds header `name` unless `value` cannot be a header value.
+fn add_header(answer: &mut Answer, name: header::HeaderName, value: &str) {
+    if let Ok(value) = HeaderValue::from_str(value) {
+        answer.headers_mut().insert(name, value);
+    }
+}
+
 /// The service's error that makes hyper close the connection without writing a byte:
 /// the `drop_connection` fault.
 #[derive(Debug)]
@@ -218,6 +257,7 @@ async fn read_body(body: Incoming) -> Result<Bytes, Answer> {
 async fn handle(
     shared: Arc<Shared>,
     connection: usize,
+    arming: Arc<Arming>,
     request: Request<Incoming>,
 ) -> Result<Answer, DropConnection> {
     let (parts, body) = request.into_parts();
@@ -225,8 +265,11 @@ async fn handle(
     // before hyper's `100 Continue` (sent when the body is first read) gives the client
     // a byte.
     let plan: Plan = lock(&shared.faults).next_plan();
-    let body = if plan.action == Action::Drop && expects_continue(&parts) {
-        // The client sends its body only after `100 Continue`, which a drop never sends.
+    arming.begin_request();
+    let silent = matches!(plan.action, Action::Drop | Action::Hang);
+    let body = if silent && expects_continue(&parts) {
+        // The client sends its body only after `100 Continue`, which a drop or a hang
+        // never sends.
         Bytes::new()
     } else {
         match read_body(body).await {
@@ -240,19 +283,33 @@ async fn handle(
             pause(plan.latency).await;
             return Err(DropConnection);
         }
+        Action::Hang => {
+            // hyper drops this future, and so ends the wait, when the client closes the
+            // connection (it watches for EOF while a request is in progress) or the
+            // runtime shuts down.
+            let never: Infallible = std::future::pending().await;
+            match never {}
+        }
         Action::Status {
             status,
             retry_after,
         } => {
             let mut answer = error(status, "injected fault");
-            if let Some(secs) = retry_after {
-                answer
-                    .headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+            if let Some(value) = retry_after {
+                add_header(&mut answer, header::RETRY_AFTER, &value);
             }
             answer
         }
+        Action::Redirect { status, location } => {
+            let mut answer = error(status, "injected redirect");
+            add_header(&mut answer, header::LOCATION, &location);
+            answer
+        }
         Action::Malformed => json(200, MALFORMED_BODY),
+        Action::Variant(variant) => {
+            let callid = envelope::loose_callid(&body);
+            json(200, envelope::variant(variant, &callid))
+        }
         Action::Normal => shared.answer(&parts, &body, plan.pad_body_to),
     };
     pause(plan.latency).await;
@@ -262,6 +319,9 @@ async fn handle(
         answer
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    if !plan.delivery.is_plain() {
+        arming.arm(plan.delivery, wire_body_len(&parts.method, &answer));
     }
     Ok(answer)
 }
@@ -285,11 +345,17 @@ async fn pause(latency: Duration) {
 
 /// Accepts connections until the runtime shuts down, at most `limit` open at once:
 /// beyond it, further connections wait in the kernel's listen backlog.
-async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, limit: Arc<Semaphore>) {
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    limit: Arc<Semaphore>,
+    tls: Option<TlsAcceptor>,
+) {
     let mut builder = http1::Builder::new();
     // No timer is configured, so nothing times out: an idle keep-alive connection stays
-    // open until the client closes it or the simulator stops.
+    // open until the client closes it or the simulator stops (or `close_idle_ms`).
     builder.header_read_timeout(None);
+    let builder = Arc::new(builder);
     loop {
         let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
             return;
@@ -305,14 +371,28 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, limit: Arc<Sema
         // Every answer is one write; without Nagle's delay it leaves at once.
         let _ = stream.set_nodelay(true);
         let conn_shared = Arc::clone(&shared);
-        let service =
-            service_fn(move |request| handle(Arc::clone(&conn_shared), connection_number, request));
-        let connection = builder.serve_connection(TokioIo::new(stream), service);
+        let builder = Arc::clone(&builder);
+        let tls = tls.clone();
         tokio::spawn(async move {
+            let stream = match tls {
+                None => Stream::Plain(stream),
+                // A failed handshake (the client distrusts the certificate, or does not
+                // speak TLS) just closes the connection; the client has the reason.
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(stream) => Stream::Tls(Box::new(stream)),
+                    Err(_) => return,
+                },
+            };
+            let arming = Arc::new(Arming::default());
+            let io = FaultIo::new(stream, Arc::clone(&arming));
+            let service = service_fn(move |request| {
+                let arming = Arc::clone(&arming);
+                handle(Arc::clone(&conn_shared), connection_number, arming, request)
+            });
             // Ends when the client closes, asks to close, a fault drops the connection
             // (the service's error: hyper then closes without writing) or the request
             // cannot be read (hyper answers 400/431 first). Dropping the socket closes it.
-            let _ = connection.await;
+            let _ = builder.serve_connection(TokioIo::new(io), service).await;
             drop(permit);
         });
     }
@@ -348,6 +428,7 @@ impl Server {
         listener: std::net::TcpListener,
         shared: Arc<Shared>,
         max_connections: usize,
+        tls: Option<TlsAcceptor>,
     ) -> io::Result<Server> {
         listener.set_nonblocking(true)?;
         let max_connections = match max_connections {
@@ -383,7 +464,7 @@ impl Server {
                 match listener {
                     Ok(listener) => {
                         let limit = Arc::new(Semaphore::new(max_connections));
-                        runtime.spawn(accept_loop(listener, shared, limit));
+                        runtime.spawn(accept_loop(listener, shared, limit, tls));
                         let _ = ready_tx.send(Ok(()));
                     }
                     Err(e) => {

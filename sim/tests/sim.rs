@@ -1,205 +1,19 @@
 //! lcm-sim over real sockets: requests are hand-written HTTP/1.1 on `std::net::TcpStream`,
 //! so these tests check the bytes on the wire, not a client library's view of them.
+//! The fault modes added for the reliability matrix have files of their own
+//! (`faulty_answers.rs`, `faulty_delivery.rs`, `tls.rs`, `load.rs`).
+
+mod common;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+use std::io::{ErrorKind, Read};
 use std::net::TcpStream;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::*;
 use lcm_sim::{load_calls_file, Faults, Sim, SimConfig};
 use serde_json::{json, Value};
-
-/// Generous: reached only when the simulator fails to answer, and then the test fails
-/// instead of hanging.
-const READ_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The vendor's sample request, with `source` and the given call id.
-fn envelope(callid: &str) -> Value {
-    json!({
-        "channel": "LCM",
-        "topic": "WebService",
-        "subtopic": "SetCallOutcomeWithComments",
-        "source": "sim-test",
-        "data": {
-            "callid": callid,
-            "AccountNumber": "5|3|1|0|0|44|1",
-            "OutcomeId": 1,
-            "LeadScore": 0,
-            "UserID": "testagent",
-            "AgentComments": "Test comment",
-            "TargetAmount": 0
-        }
-    })
-}
-
-/// A POST of `body` with `Content-Type: application/json` and `Content-Length`.
-fn post_bytes(body: &str) -> Vec<u8> {
-    format!(
-        "POST /lcm HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .into_bytes()
-}
-
-struct Resp {
-    /// `HTTP/1.1`, or `HTTP/1.0` in answer to an HTTP/1.0 request (hyper's choice).
-    version: String,
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Resp {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "body is not JSON ({e}): {:?}",
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-}
-
-/// One client connection.
-struct Conn {
-    reader: BufReader<TcpStream>,
-}
-
-impl Conn {
-    fn open(sim: &Sim) -> Conn {
-        let stream = TcpStream::connect(sim.addr()).expect("connect");
-        stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-        Conn {
-            reader: BufReader::new(stream),
-        }
-    }
-
-    fn send(&mut self, bytes: &[u8]) {
-        self.reader.get_mut().write_all(bytes).expect("send");
-    }
-
-    fn line(&mut self) -> String {
-        let mut line = String::new();
-        let n = self
-            .reader
-            .read_line(&mut line)
-            .expect("read a response line");
-        assert!(n > 0, "connection closed instead of answering");
-        line.trim_end_matches(['\r', '\n']).to_owned()
-    }
-
-    /// Reads one response, which must carry Content-Length (never chunked).
-    fn response(&mut self) -> Resp {
-        let status_line = self.line();
-        let mut parts = status_line.splitn(3, ' ');
-        let version = parts.next().unwrap().to_owned();
-        assert!(
-            version == "HTTP/1.1" || version == "HTTP/1.0",
-            "{status_line}"
-        );
-        let status = parts.next().unwrap().parse().unwrap();
-        let mut headers = Vec::new();
-        loop {
-            let line = self.line();
-            if line.is_empty() {
-                break;
-            }
-            let (name, value) = line.split_once(':').expect("header line");
-            headers.push((name.to_owned(), value.trim().to_owned()));
-        }
-        let mut resp = Resp {
-            version,
-            status,
-            headers,
-            body: Vec::new(),
-        };
-        assert_eq!(resp.header("transfer-encoding"), None);
-        let length: usize = resp
-            .header("content-length")
-            .expect("Content-Length")
-            .parse()
-            .unwrap();
-        resp.body = vec![0; length];
-        self.reader.read_exact(&mut resp.body).expect("body");
-        resp
-    }
-
-    fn post(&mut self, body: &str) -> Resp {
-        self.send(&post_bytes(body));
-        self.response()
-    }
-
-    fn post_outcome(&mut self, callid: &str) -> Resp {
-        self.post(&envelope(callid).to_string())
-    }
-
-    /// Asserts that the server closes the connection with nothing more to read.
-    fn assert_closed(&mut self) {
-        let mut buf = [0u8; 256];
-        match self.reader.read(&mut buf) {
-            Ok(0) => {}
-            Ok(n) => panic!("expected EOF, got {:?}", String::from_utf8_lossy(&buf[..n])),
-            Err(e)
-                if matches!(
-                    e.kind(),
-                    ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted
-                ) => {}
-            Err(e) => panic!("expected EOF or reset, got {e}"),
-        }
-    }
-}
-
-/// A path in the temp directory that no other test (or test run) uses, removed on drop.
-struct TempPath(PathBuf);
-
-impl TempPath {
-    fn new(name: &str) -> TempPath {
-        static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-        let path = std::env::temp_dir().join(format!("lcm-sim-{}-{n}-{name}", std::process::id()));
-        let _ = std::fs::remove_file(&path);
-        TempPath(path)
-    }
-
-    fn lines(&self) -> Vec<Value> {
-        let text = std::fs::read_to_string(&self.0).unwrap_or_default();
-        text.lines()
-            .map(|l| serde_json::from_str(l).expect("each record line is JSON"))
-            .collect()
-    }
-}
-
-impl Drop for TempPath {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-fn start() -> Sim {
-    Sim::start(SimConfig::default()).expect("start")
-}
-
-fn success_body(callid: &str) -> Value {
-    json!({"channel":"LCM","topic":"WebService","subtopic":"SetCallOutcomeWithCommentsResult",
-           "message":{"callid":callid,"response":{"success":true}}})
-}
-
-fn ws_error_body(callid: &str, detail: &str) -> Value {
-    json!({"channel":"LCM","topic":"WebService","subtopic":"SetCallOutcomeWithCommentsResult",
-           "message":{"callid":callid,"response":{"success":false},
-                      "error":{"type":"WS_Error","detail":detail,"message":"Invalid Call ID."}}})
-}
 
 #[test]
 fn success_answer_has_the_vendor_shape_and_is_remembered() {
@@ -676,27 +490,47 @@ fn fail_status_for_a_count_then_normal() {
     assert_eq!(sim.accepted().len(), 1);
     assert_eq!(sim.request_count(), 3);
 
-    // 429 carries Retry-After too; 500 never does.
-    sim.set_faults(Faults {
-        fail_status: Some(429),
-        fail_count: 1,
-        retry_after_secs: Some(1),
-        ..Faults::default()
-    });
-    let resp = conn.post_outcome("1");
-    assert_eq!((resp.status, resp.header("retry-after")), (429, Some("1")));
+    // Any status, with or without Retry-After, in either form.
+    let date = "Wed, 21 Oct 2015 07:28:00 GMT";
+    for (status, secs, raw, want) in [
+        (429, Some(1), None, Some("1")),
+        (500, Some(2), None, Some("2")),
+        (502, None, None, None),
+        (503, Some(9), Some(date), Some(date)),
+        (401, None, None, None),
+        (302, None, None, None),
+    ] {
+        sim.set_faults(Faults {
+            fail_status: Some(status),
+            fail_count: 1,
+            retry_after_secs: secs,
+            retry_after: raw.map(str::to_owned),
+            ..Faults::default()
+        });
+        let resp = conn.post_outcome("1");
+        assert_eq!((resp.status, resp.header("retry-after")), (status, want));
+        assert_eq!(resp.header("location"), None);
+        assert_eq!(resp.json(), json!({"error": "injected fault"}));
+    }
+    // fail_count 0: every request, valid or not.
     sim.set_faults(Faults {
         fail_status: Some(500),
-        retry_after_secs: Some(1),
         ..Faults::default()
     });
-    // fail_count 0: every request, valid or not.
     for _ in 0..3 {
-        let resp = conn.post_outcome("1");
-        assert_eq!((resp.status, resp.header("retry-after")), (500, None));
+        assert_eq!(conn.post_outcome("1").status, 500);
     }
     assert_eq!(conn.post("garbage").status, 500);
     assert_eq!(sim.accepted().len(), 1);
+    // A value that cannot be a header is left out rather than breaking the answer.
+    sim.set_faults(Faults {
+        fail_status: Some(503),
+        retry_after: Some("1\r\nx-injected: 1".to_owned()),
+        ..Faults::default()
+    });
+    let resp = conn.post_outcome("1");
+    assert_eq!((resp.status, resp.header("retry-after")), (503, None));
+    assert_eq!(resp.header("x-injected"), None);
 }
 
 #[test]
@@ -822,39 +656,17 @@ fn threads_caps_concurrent_connections() {
 #[test]
 fn binary_prints_its_listening_line_and_serves() {
     let record = TempPath::new("binary.jsonl");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_lcm-sim"))
-        .args(["--listen", "127.0.0.1:0", "--record"])
-        .arg(&record.0)
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("spawn lcm-sim");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line
-        .trim_end()
-        .strip_prefix("lcm-sim listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-    let authority = url
-        .strip_prefix("http://")
-        .and_then(|rest| rest.strip_suffix("/lcm"))
-        .unwrap_or_else(|| panic!("unexpected url {url:?}"));
-    let port: u16 = authority
+    let sim = SimProcess::spawn(&["--record".as_ref(), record.0.as_os_str()]);
+    assert!(sim.url.starts_with("http://"), "{}", sim.url);
+    let port: u16 = sim
+        .authority()
         .strip_prefix("127.0.0.1:")
         .unwrap()
         .parse()
         .unwrap();
     assert_ne!(port, 0);
 
-    let stream = TcpStream::connect(authority).unwrap();
-    stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
-    let mut conn = Conn {
-        reader: BufReader::new(stream),
-    };
-    let resp = conn.post_outcome("12345");
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let resp = Conn::connect(sim.authority()).post_outcome("12345");
     assert_eq!(resp.json(), success_body("12345"));
     assert_eq!(record.lines().len(), 1);
 }
