@@ -241,6 +241,13 @@ impl Sim {
         self.shared.connections.load(Ordering::SeqCst)
     }
 
+    /// TCP connections closed so far, by either side; each is counted once its socket
+    /// was released, so a test can wait for a close (e.g. `close_idle_ms`) to have
+    /// happened before its next call.
+    pub fn closed_connection_count(&self) -> usize {
+        self.shared.closed_connections.load(Ordering::SeqCst)
+    }
+
     /// Stops the simulator: closes the listener and every open connection, idle or busy
     /// (a client sees EOF, no answer), cuts latency sleeps short and waits for the
     /// server's threads, at most a few seconds. Dropping the `Sim` does the same.

@@ -59,6 +59,8 @@ pub(crate) struct Shared {
     pub recorder: Recorder,
     /// TCP connections accepted so far.
     pub connections: AtomicUsize,
+    /// TCP connections closed so far (by either side), sockets released.
+    pub closed_connections: AtomicUsize,
 }
 
 impl Shared {
@@ -75,6 +77,7 @@ impl Shared {
             request_total: AtomicUsize::new(0),
             recorder,
             connections: AtomicUsize::new(0),
+            closed_connections: AtomicUsize::new(0),
         }
     }
 
@@ -374,6 +377,7 @@ async fn accept_loop(
         let builder = Arc::clone(&builder);
         let tls = tls.clone();
         tokio::spawn(async move {
+            let _closed = CountOnDrop(Arc::clone(&conn_shared));
             let stream = match tls {
                 None => Stream::Plain(stream),
                 // A failed handshake (the client distrusts the certificate, or does not
@@ -395,6 +399,16 @@ async fn accept_loop(
             let _ = builder.serve_connection(TokioIo::new(io), service).await;
             drop(permit);
         });
+    }
+}
+
+/// Counts a connection as closed when its task ends, however it ends; the socket
+/// was dropped (closed) before, with the future that owned it.
+struct CountOnDrop(Arc<Shared>);
+
+impl Drop for CountOnDrop {
+    fn drop(&mut self) {
+        self.0.closed_connections.fetch_add(1, Ordering::SeqCst);
     }
 }
 

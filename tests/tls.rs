@@ -1,0 +1,152 @@
+//! HTTPS against lcm-sim serving certificates from a test CA generated at test time:
+//! verification is always on, `ca_file` is how a private CA is trusted, and every
+//! verification failure is `LCM_ERR_CONNECT` (nothing was sent) naming the cause.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::*;
+use lcm_outcome::ffi::*;
+use lcm_sim::{TestCa, TlsIdentity};
+
+/// A fresh directory for this test's PEM files.
+fn pem_dir(test: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("tls-{test}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn https_sim(identity: TlsIdentity) -> Sim {
+    Sim::start(SimConfig {
+        tls: Some(identity),
+        ..SimConfig::default()
+    })
+    .expect("start lcm-sim with TLS")
+}
+
+/// `https://localhost:PORT/lcm`: a host name, so that the certificate's names matter.
+fn by_name(sim: &Sim) -> String {
+    format!("https://localhost:{}/lcm", sim.addr().port())
+}
+
+#[test]
+fn a_private_ca_in_ca_file_is_trusted() {
+    let ca = TestCa::new().unwrap();
+    let dir = pem_dir("trusted");
+    ca.write_cert_pem(&dir.join("ca.pem")).unwrap();
+    let sim = https_sim(ca.issue_for_loopback().unwrap());
+    for endpoint in [sim.url(), by_name(&sim)] {
+        assert!(endpoint.starts_with("https://"));
+        let client = Client::for_endpoint(&endpoint);
+        client.set("ca_file", dir.join("ca.pem").to_str().unwrap());
+        assert_status(&client.send(&Call::sample()), LCM_OK, &[]);
+    }
+    assert_eq!(sim.accepted().len(), 2);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn without_ca_file_the_private_ca_is_not_trusted() {
+    let ca = TestCa::new().unwrap();
+    let sim = https_sim(ca.issue_for_loopback().unwrap());
+    let client = Client::for_endpoint(&by_name(&sim));
+    client.set("retries", "0");
+    assert_status(
+        &client.send(&Call::sample()),
+        LCM_ERR_CONNECT,
+        &[
+            "certificate verification",
+            "UnknownIssuer",
+            "the outcome was not sent",
+        ],
+    );
+    assert_eq!(sim.request_count(), 0, "nothing reached the server");
+}
+
+#[test]
+fn another_ca_is_not_trusted_either() {
+    let (ours, theirs) = (TestCa::new().unwrap(), TestCa::new().unwrap());
+    let dir = pem_dir("other-ca");
+    ours.write_cert_pem(&dir.join("ca.pem")).unwrap();
+    let sim = https_sim(theirs.issue_for_loopback().unwrap());
+    let client = Client::for_endpoint(&by_name(&sim));
+    client.set("ca_file", dir.join("ca.pem").to_str().unwrap());
+    client.set("retries", "0");
+    assert_status(
+        &client.send(&Call::sample()),
+        LCM_ERR_CONNECT,
+        &["certificate", "UnknownIssuer"],
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_certificate_for_another_host_name_fails_verification() {
+    let ca = TestCa::new().unwrap();
+    let dir = pem_dir("other-name");
+    ca.write_cert_pem(&dir.join("ca.pem")).unwrap();
+    let sim = https_sim(ca.issue(&["lcm.other.example"]).unwrap());
+    let client = Client::for_endpoint(&by_name(&sim));
+    client.set("ca_file", dir.join("ca.pem").to_str().unwrap());
+    client.set("retries", "0");
+    assert_status(
+        &client.send(&Call::sample()),
+        LCM_ERR_CONNECT,
+        &[
+            "certificate verification",
+            "not valid for name \"localhost\"",
+            "the outcome was not sent",
+        ],
+    );
+    assert_eq!(sim.request_count(), 0);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn an_expired_certificate_fails_verification() {
+    let ca = TestCa::new().unwrap();
+    let dir = pem_dir("expired");
+    ca.write_cert_pem(&dir.join("ca.pem")).unwrap();
+    let sim = https_sim(ca.issue_expired(&["localhost"]).unwrap());
+    let client = Client::for_endpoint(&by_name(&sim));
+    client.set("ca_file", dir.join("ca.pem").to_str().unwrap());
+    client.set("retries", "0");
+    assert_status(
+        &client.send(&Call::sample()),
+        LCM_ERR_CONNECT,
+        &["certificate verification", "certificate expired"],
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn no_option_turns_verification_off() {
+    let client = Client::new();
+    for key in [
+        "insecure",
+        "verify",
+        "tls_verify",
+        "ssl_verify_peer",
+        "ssl_verify_host",
+        "danger_accept_invalid_certs",
+    ] {
+        assert_status(
+            &client.configure(key, "0"),
+            LCM_ERR_CONFIG,
+            &[key, "unknown option"],
+        );
+    }
+    // An empty ca_file restores the built-in roots: still verified.
+    let ca = TestCa::new().unwrap();
+    let sim = https_sim(ca.issue_for_loopback().unwrap());
+    let client = Client::for_endpoint(&by_name(&sim));
+    client.set("ca_file", "");
+    client.set("retries", "0");
+    assert_status(
+        &client.send(&Call::sample()),
+        LCM_ERR_CONNECT,
+        &["UnknownIssuer"],
+    );
+}
