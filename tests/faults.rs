@@ -308,6 +308,8 @@ fn ten_mib_body_is_capped() {
 
 /// Runs `exe endpoint` and returns its peak resident set size (`ru_maxrss`), which
 /// `wait4` reports for that one child.
+// Reaped by wait4, which clippy does not recognise as a wait.
+#[allow(clippy::zombie_processes)]
 fn peak_rss_kib(exe: &std::path::Path, endpoint: &str) -> i64 {
     let child = clean_command(exe)
         .arg(endpoint)
