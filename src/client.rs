@@ -115,7 +115,20 @@ impl Client {
 
     /// A client configured from the `LCM_<KEY>` environment variables.
     pub fn from_env() -> Client {
+        let client = Client::from_env_quietly();
+        client.log_env_errors();
+        client
+    }
+
+    /// [`Client::from_env`] without logging the environment's problems yet.
+    pub(crate) fn from_env_quietly() -> Client {
         Client::with_settings(Settings::from_env())
+    }
+
+    /// Logs the `LCM_<KEY>` variables that could not be used (and are not yet
+    /// overridden by configuration).
+    pub(crate) fn log_env_errors(&self) {
+        self.current.load().settings.log_env_errors();
     }
 
     /// A client with the given settings.

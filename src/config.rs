@@ -244,10 +244,18 @@ impl Settings {
                 ));
             }
         }
-        for (_, problem) in &settings.env_errors {
-            crate::log::log(settings.log_level, Level::Error, || problem.clone());
-        }
         settings
+    }
+
+    /// Logs, at error level, each `LCM_<KEY>` variable that could not be used.
+    ///
+    /// Kept apart from reading the environment so that the default client can log
+    /// after its one-time creation has finished: a log callback that configures the
+    /// default client would otherwise wait for the very creation it runs inside.
+    pub(crate) fn log_env_errors(&self) {
+        for (_, problem) in &self.env_errors {
+            crate::log::log(self.log_level, Level::Error, || problem.clone());
+        }
     }
 
     /// Sets `key` from its string form. An empty value restores the key's default.

@@ -21,7 +21,17 @@ pub struct lcm_client {
 /// the `LCM_<KEY>` environment variables.
 pub(crate) fn default_client() -> &'static Client {
     static DEFAULT: OnceLock<Client> = OnceLock::new();
-    DEFAULT.get_or_init(Client::from_env)
+    let mut created = false;
+    let client = DEFAULT.get_or_init(|| {
+        created = true;
+        Client::from_env_quietly()
+    });
+    // Logged outside get_or_init: a log callback that calls lcm_configure would
+    // otherwise wait forever for the initialisation it is running inside.
+    if created {
+        client.log_env_errors();
+    }
+    client
 }
 
 /// The client behind a handle, or an error naming the NULL argument.
