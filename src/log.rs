@@ -66,7 +66,7 @@ pub(crate) fn log(threshold: Level, level: Level, message: impl FnOnce() -> Stri
     if level == Level::Off || level > threshold {
         return;
     }
-    match SINK.load_full() {
+    match current_sink() {
         Some(sink) => sink.deliver(level, message()),
         None => {
             let line = format!("lcm-outcome [{}] {}\n", level.name(), message());
@@ -83,8 +83,9 @@ pub type Callback = unsafe extern "C" fn(level: i32, message: *const c_char, use
 struct Sink {
     callback: Callback,
     user: *mut c_void,
-    /// The process that installed it: a forked child must not wait for callbacks
-    /// that were running in its parent's other threads (they never finish here).
+    /// The process this holder belongs to. References that threads of a parent
+    /// process held at fork() never go away in the child, so each process uses a
+    /// holder of its own (see [`current_sink`]) and waits only for its own threads.
     pid: u32,
 }
 
@@ -96,33 +97,57 @@ unsafe impl Sync for Sink {}
 static SINK: ArcSwapOption<Sink> = ArcSwapOption::const_empty();
 
 thread_local! {
-    /// Set while this thread runs the callback, so that a callback replacing itself
-    /// does not wait for its own return.
-    static IN_CALLBACK: Cell<bool> = const { Cell::new(false) };
+    /// The holder whose callback this thread is running, and how many times over
+    /// (a callback may make the library log again): a callback replacing itself
+    /// must not wait for its own return, but must wait for every other thread.
+    static RUNNING: Cell<(*const Sink, usize)> = const { Cell::new((std::ptr::null(), 0)) };
+}
+
+/// The installed callback's holder for this process, taking a reference that keeps
+/// a replacement waiting until it is dropped.
+fn current_sink() -> Option<Arc<Sink>> {
+    loop {
+        let sink = SINK.load_full()?;
+        let pid = std::process::id();
+        if sink.pid == pid {
+            return Some(sink);
+        }
+        // First line in a forked child: give it a holder of its own, whose
+        // references only its own threads take.
+        let own = Arc::new(Sink { pid, ..*sink });
+        let before = SINK.compare_and_swap(&sink, Some(Arc::clone(&own)));
+        if before.as_ref().is_some_and(|b| Arc::ptr_eq(b, &sink)) {
+            return Some(own);
+        }
+    }
 }
 
 impl Sink {
-    fn deliver(&self, level: Level, message: String) {
+    fn deliver(self: &Arc<Sink>, level: Level, message: String) {
         let text = CString::new(message).unwrap_or_else(|e| {
             // Messages are sanitised, but a NUL must never cut a line short silently.
             let bytes: Vec<u8> = e.into_vec().into_iter().filter(|&b| b != 0).collect();
             CString::new(bytes).expect("NULs were removed")
         });
-        let outer = IN_CALLBACK.replace(true);
+        let me = Arc::as_ptr(self);
+        let outer = RUNNING.get();
+        let depth = if outer.0 == me { outer.1 + 1 } else { 1 };
+        RUNNING.set((me, depth));
         // SAFETY: the application promised, when installing it, that `callback` is
         // safe to call with these arguments from any thread while it is installed;
         // `text` lives until the call returns.
         unsafe { (self.callback)(level as i32, text.as_ptr(), self.user) };
-        IN_CALLBACK.set(outer);
+        RUNNING.set(outer);
     }
 }
 
 /// Sends every later log line to `callback` (with `user`), or back to stderr with
 /// `None`, for all clients of the process.
 ///
-/// When it returns, no thread is still running the previous callback (unless the
-/// previous callback itself made this call, or it was running in the parent of a
-/// forked process), so the application may free what the old `user` pointed to.
+/// When it returns, no other thread of this process is still running the previous
+/// callback, so the application may free what the old `user` pointed to. (Threads
+/// of a parent process that were inside the callback at fork() are not waited for:
+/// they do not exist in the child.)
 ///
 /// # Safety
 /// `callback` must be safe to call from any thread, concurrently, with `user`, until
@@ -140,15 +165,28 @@ pub(crate) unsafe fn set_callback(callback: Option<Callback>, user: *mut c_void)
     }
 }
 
-/// Waits until the threads that loaded `old` before it was replaced are done with
-/// it. Callbacks are short, so yielding beats parking on a lock that a forked child
-/// could inherit held.
+/// Waits until the other threads that took `old` before it was replaced are done
+/// with it: each holds one reference while it runs the callback. Callbacks are
+/// short, so this yields at first, then sleeps; it takes no lock, which a forked
+/// child could inherit held.
 fn wait_until_unused(old: Arc<Sink>) {
-    if IN_CALLBACK.get() || old.pid != std::process::id() {
-        return;
+    if old.pid != std::process::id() {
+        return; // the parent's holder: no thread of this process uses it
     }
-    while Arc::strong_count(&old) > 1 {
-        std::thread::yield_now();
+    let running = RUNNING.get();
+    let mine = if running.0 == Arc::as_ptr(&old) {
+        running.1
+    } else {
+        0
+    };
+    let mut spins = 0u32;
+    while Arc::strong_count(&old) > 1 + mine {
+        if spins < 100 {
+            spins += 1;
+            std::thread::yield_now();
+        } else {
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
     }
 }
 

@@ -224,3 +224,45 @@ fn api_tour_uses_every_function_and_the_log_callback() {
     }
     let _ = std::fs::remove_file(exe);
 }
+
+#[test]
+fn after_fork_replacing_the_log_callback_waits_for_the_childs_threads() {
+    let sim = sim();
+    let exe = build_c_program("tests/c/fork_log_callback.c", "fork_log_callback");
+    let output = clean_command(&exe).arg(sim.url()).output().unwrap();
+    assert!(
+        output.status.success(),
+        "exit {:?}: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(sim.accepted().len(), 1, "the child's call was recorded");
+    let _ = std::fs::remove_file(exe);
+}
+
+#[test]
+fn a_log_callback_may_configure_while_the_default_client_is_created() {
+    let exe = build_c_program("tests/c/reentrant_log_callback.c", "reentrant_log_callback");
+    let mut child = clean_command(&exe)
+        .env("LCM_TIMEOUT_MS", "soon")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A deadlock is the failure this test looks for: give it ample time, then fail.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the program hung: the callback waited for the default client's creation");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "exit {status:?}: {stderr}");
+    let _ = std::fs::remove_file(exe);
+}

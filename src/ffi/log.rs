@@ -15,7 +15,9 @@ use crate::log::{set_callback, Level};
 ///
 /// It is called on the thread that is making the call being logged, so it may run
 /// on many threads at once. It must return normally (no `longjmp`, no C++
-/// exception) and must not call `lcm_set_outcome()` or `lcm_client_set_outcome()`.
+/// exception). It may call `lcm_configure()`, `lcm_client_configure()` and
+/// `lcm_set_log_callback()`, but not `lcm_set_outcome()` or
+/// `lcm_client_set_outcome()` (whose own log lines would come back to it).
 #[allow(non_camel_case_types)]
 pub type lcm_log_callback =
     Option<unsafe extern "C" fn(level: i32, message: *const std::ffi::c_char, user: *mut c_void)>;
@@ -47,11 +49,13 @@ const _: () = assert!(
 /// (`lcm-outcome [level] message`).
 ///
 /// The library keeps `callback` and `user` until the next call of this function.
-/// When this function returns, the previous callback is no longer running on any
-/// thread and will not be called again, so what its `user` pointed to may be freed
-/// (two exceptions: when the previous callback itself calls this function, and in
-/// a child process after fork(), where callbacks the parent's other threads were
-/// running are not waited for).
+/// When this function returns, no other thread of the process is still running the
+/// previous callback, and none will call it again, so what its `user` pointed to
+/// may be freed. Called from inside a callback, it waits for the other threads but
+/// not for the calling one. In a child process after fork(), it waits for the
+/// child's threads only (the parent's do not exist there).
+///
+/// Because it waits, do not call it while holding a lock that the callback takes.
 ///
 /// The `auth` value never appears in a log line. Agent comments appear only at
 /// `LCM_LOG_TRACE`.
