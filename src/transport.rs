@@ -18,7 +18,8 @@ use ureq::config::Config;
 use ureq::http::Uri;
 use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
 use ureq::unversioned::transport::{
-    Buffers, ConnectionDetails, Connector, DefaultConnector, NextTimeout, Transport,
+    time::Duration as TimeoutAfter, Buffers, ConnectionDetails, Connector, DefaultConnector,
+    NextTimeout, Transport,
 };
 
 /// Where a request failed before it was sent.
@@ -83,7 +84,7 @@ impl Connector<()> for MarkingConnector {
 }
 
 /// Most bytes held back before they are written anyway: a request is a few hundred
-/// bytes, and a large body must not be copied whole.
+/// bytes, and a large body should not be gathered before any of it leaves.
 const MAX_HELD_BYTES: usize = 16 * 1024;
 
 /// Sends a request's head and body in one write instead of two.
@@ -108,18 +109,43 @@ impl OneWriteRequest {
         }
     }
 
-    fn write_held(&mut self, timeout: NextTimeout) -> Result<(), ureq::Error> {
+    /// Writes what is held within `timeout` (ureq's budget for the operation that
+    /// asked), and returns what is left of that budget.
+    fn write_held(&mut self, timeout: NextTimeout) -> Result<NextTimeout, ureq::Error> {
+        let started = std::time::Instant::now();
         let mut from = 0;
         while from < self.held.len() {
             let output = self.inner.buffers().output();
             let n = output.len().min(self.held.len() - from);
             output[..n].copy_from_slice(&self.held[from..from + n]);
-            self.inner.transmit_output(n, timeout)?;
+            self.inner
+                .transmit_output(n, remaining(timeout, started)?)?;
             from += n;
         }
         self.held.clear();
-        Ok(())
+        if self.held.capacity() > 2 * MAX_HELD_BYTES {
+            // A large body passed through; an idle pooled connection keeps no more.
+            self.held = Vec::new();
+        }
+        remaining(timeout, started)
     }
+}
+
+/// `timeout` less the time since `since`, or a timeout error when nothing is left.
+///
+/// ureq computes one budget per operation; a step this wrapper adds inside one must
+/// not hand the next step the whole budget again. And a zero budget must never
+/// reach the socket, where ureq would read it as "no timeout".
+fn remaining(timeout: NextTimeout, since: std::time::Instant) -> Result<NextTimeout, ureq::Error> {
+    let mut timeout = timeout;
+    if let TimeoutAfter::Exact(budget) = timeout.after {
+        let left = budget.saturating_sub(since.elapsed());
+        if left.is_zero() {
+            return Err(ureq::Error::Timeout(timeout.reason));
+        }
+        timeout.after = TimeoutAfter::Exact(left);
+    }
+    Ok(timeout)
 }
 
 impl Transport for OneWriteRequest {
@@ -137,8 +163,8 @@ impl Transport for OneWriteRequest {
     }
 
     fn await_input(&mut self, timeout: NextTimeout) -> Result<bool, ureq::Error> {
-        self.write_held(timeout)?;
-        self.inner.await_input(timeout)
+        let left = self.write_held(timeout)?;
+        self.inner.await_input(left)
     }
 
     fn is_open(&mut self) -> bool {
