@@ -123,9 +123,19 @@ unsafe extern "C" fn replaces_itself(_level: i32, message: *const c_char, _user:
 fn a_callback_may_replace_itself() {
     unsafe { lcm_set_log_callback(Some(replaces_itself), std::ptr::null_mut()) };
     let sim = sim();
-    let client = Client::for_endpoint(&sim.url());
-    client.set("log_level", "debug");
-    assert_status(&client.send(&Call::sample()), LCM_OK, &[]);
+    let (done, result) = mpsc::channel();
+    let url = sim.url();
+    // On its own thread, so that a library waiting for its own caller fails this
+    // test instead of hanging it.
+    std::thread::spawn(move || {
+        let client = Client::for_endpoint(&url);
+        client.set("log_level", "debug");
+        done.send(client.send(&Call::sample())).unwrap();
+    });
+    let result = result
+        .recv_timeout(Duration::from_secs(20))
+        .expect("a callback replacing itself waited for its own return");
+    assert_status(&result, LCM_OK, &[]);
     assert_eq!(
         SELF_REPLACED.load(Ordering::SeqCst),
         1,

@@ -48,6 +48,30 @@ fn a_private_ca_in_ca_file_is_trusted() {
 }
 
 #[test]
+fn a_pooled_tls_connection_carries_large_bodies() {
+    let ca = TestCa::new().unwrap();
+    let dir = pem_dir("pooled");
+    ca.write_cert_pem(&dir.join("ca.pem")).unwrap();
+    let sim = https_sim(ca.issue_for_loopback().unwrap());
+    let client = Client::for_endpoint(&by_name(&sim));
+    client.set("ca_file", dir.join("ca.pem").to_str().unwrap());
+    // 64 KiB of comment: the request spans many TLS records and several writes.
+    let comment = "é".repeat(32 * 1024);
+    let large = Call {
+        agent_comments: Some(comment.as_bytes().to_vec()),
+        ..Call::with_id("large")
+    };
+    for call in [Call::with_id("small"), large, Call::with_id("after")] {
+        assert_status(&client.send(&call), LCM_OK, &[]);
+    }
+    let accepted = sim.accepted();
+    assert_eq!(accepted.len(), 3);
+    assert_eq!(accepted[1]["AgentComments"], comment.as_str());
+    assert_eq!(sim.connection_count(), 1, "one kept-alive TLS connection");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
 fn without_ca_file_the_private_ca_is_not_trusted() {
     let ca = TestCa::new().unwrap();
     let sim = https_sim(ca.issue_for_loopback().unwrap());

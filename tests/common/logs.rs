@@ -20,14 +20,25 @@ pub struct LogLine {
 
 static LINES: Mutex<Option<HashMap<ThreadId, Vec<LogLine>>>> = Mutex::new(None);
 
+/// What the callback is given as `user`, to check that it comes back unchanged.
+static USER: u8 = 0;
+
+/// A line that breaks the callback's contract becomes a line at this level, which
+/// no test expects: a panic here would abort the whole process (it cannot unwind
+/// through the library's C frames) and hide which test failed.
+pub const CONTRACT_BROKEN: i32 = -1;
+
 unsafe extern "C" fn collect(level: i32, message: *const c_char, user: *mut c_void) {
-    assert!(user.is_null(), "the user pointer is passed back unchanged");
     // SAFETY: the library passes a NUL-terminated string valid for this call.
     let bytes = unsafe { CStr::from_ptr(message) }.to_bytes();
-    let message = std::str::from_utf8(bytes)
-        .expect("log lines are UTF-8")
-        .to_string();
-    assert!(!message.contains('\n'), "one line per message: {message:?}");
+    let (level, message) = match std::str::from_utf8(bytes) {
+        _ if !std::ptr::eq(user.cast_const().cast::<u8>(), &USER) => {
+            (CONTRACT_BROKEN, format!("user pointer changed to {user:p}"))
+        }
+        Ok(text) if text.contains('\n') => (CONTRACT_BROKEN, format!("not one line: {text:?}")),
+        Ok(text) => (level, text.to_string()),
+        Err(_) => (CONTRACT_BROKEN, format!("not UTF-8: {bytes:?}")),
+    };
     let mut lines = LINES.lock().unwrap_or_else(|e| e.into_inner());
     lines
         .get_or_insert_with(HashMap::new)
@@ -39,14 +50,25 @@ unsafe extern "C" fn collect(level: i32, message: *const c_char, user: *mut c_vo
 /// Sends the library's log lines to this process's collector (once per process).
 pub fn capture_logs() {
     static INSTALLED: Once = Once::new();
-    INSTALLED.call_once(|| unsafe { lcm_set_log_callback(Some(collect), std::ptr::null_mut()) });
+    INSTALLED.call_once(|| unsafe {
+        lcm_set_log_callback(Some(collect), std::ptr::from_ref(&USER).cast_mut().cast())
+    });
 }
 
-/// Takes the lines logged so far by calls made on the current thread.
+/// Takes the lines logged so far by calls made on the current thread, failing the
+/// test if any broke the callback's contract.
+#[track_caller]
 pub fn take_my_logs() -> Vec<LogLine> {
     let mut lines = LINES.lock().unwrap_or_else(|e| e.into_inner());
-    lines
+    let mine = lines
         .as_mut()
         .and_then(|map| map.remove(&std::thread::current().id()))
-        .unwrap_or_default()
+        .unwrap_or_default();
+    drop(lines);
+    let broken: Vec<_> = mine.iter().filter(|l| l.level == CONTRACT_BROKEN).collect();
+    assert!(
+        broken.is_empty(),
+        "log callback contract broken: {broken:?}"
+    );
+    mine
 }
