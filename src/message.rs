@@ -189,12 +189,39 @@ pub fn build_request(source: &str, outcome: &Outcome<'_>) -> Result<Vec<u8>, Err
     Ok(body)
 }
 
+/// `T` read from a JSON object only. serde's derived structs also accept an array
+/// of their fields in order, and `[null,null,"SetCallOutcomeWithCommentsResult",
+/// ["12345",[true]]]` is no LCM answer (the fuzz target's checks found that it was
+/// read as success).
+struct Object<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for Object<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct OnlyMaps<T>(std::marker::PhantomData<T>);
+
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for OnlyMaps<T> {
+            type Value = T;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<T, A::Error> {
+                T::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+            }
+        }
+
+        d.deserialize_map(OnlyMaps(std::marker::PhantomData))
+            .map(Object)
+    }
+}
+
 #[derive(Deserialize)]
 struct ResultEnvelope {
     channel: Option<Value>,
     topic: Option<Value>,
     subtopic: Option<Value>,
-    message: Option<ResultMessage>,
+    message: Option<Object<ResultMessage>>,
     /// Not in the vendor's page; some servers put the error object at the top.
     error: Option<Value>,
 }
@@ -202,7 +229,7 @@ struct ResultEnvelope {
 #[derive(Deserialize)]
 struct ResultMessage {
     callid: Option<Value>,
-    response: Option<ResultResponse>,
+    response: Option<Object<ResultResponse>>,
     error: Option<Value>,
 }
 
@@ -225,7 +252,7 @@ pub fn parse_result(body: &[u8], call_id: &str) -> Result<(), Error> {
             &quote_body(body),
         )
     };
-    let envelope: ResultEnvelope = serde_json::from_slice(body)
+    let Object(envelope) = serde_json::from_slice::<Object<ResultEnvelope>>(body)
         .map_err(|e| bad(format!("is not a JSON result envelope ({e})")))?;
 
     expect_name("channel", envelope.channel.as_ref(), "LCM", false).map_err(bad)?;
@@ -238,7 +265,7 @@ pub fn parse_result(body: &[u8], call_id: &str) -> Result<(), Error> {
     )
     .map_err(bad)?;
 
-    let message = envelope
+    let Object(message) = envelope
         .message
         .ok_or_else(|| bad("has no \"message\" object".into()))?;
     match &message.callid {
@@ -255,6 +282,7 @@ pub fn parse_result(body: &[u8], call_id: &str) -> Result<(), Error> {
     let success = message
         .response
         .ok_or_else(|| bad("has no message.response object".into()))?
+        .0
         .success;
     match success {
         Some(Value::Bool(true)) => Ok(()),
@@ -462,6 +490,9 @@ mod tests {
             (br#"{"message":{"callid":"12345","response":{"success":true}}}"#, "has no \"subtopic\""),
             (br#"{"subtopic":"SetCallOutcomeWithCommentsResult","message":{"callid":"999","response":{"success":true}}}"#, "is for call \"999\", not for call \"12345\""),
             (br#"{"subtopic":"SetCallOutcomeWithCommentsResult","message":{"callid":"12345","response":{}}}"#, "has no message.response.success"),
+            (br#"[null,null,"SetCallOutcomeWithCommentsResult",["12345",[true],null],null]"#, "is not a JSON result envelope"),
+            (br#"{"subtopic":"SetCallOutcomeWithCommentsResult","message":["12345",{"success":true}]}"#, "is not a JSON result envelope"),
+            (br#"{"subtopic":"SetCallOutcomeWithCommentsResult","message":{"callid":"12345","response":[true]}}"#, "is not a JSON result envelope"),
             (br#"{"subtopic":"SetCallOutcomeWithCommentsResult","message":{"callid":"12345","response":{"success":"true"}}}"#, "not a boolean"),
             (br#"{"channel":"OTHER","subtopic":"SetCallOutcomeWithCommentsResult"}"#, "has channel \"OTHER\""),
         ];
