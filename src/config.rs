@@ -422,10 +422,30 @@ fn parse_auth(value: &str) -> Result<Secret, Error> {
     Ok(Secret(value.to_string()))
 }
 
+/// Largest `ca_file` read: the biggest system bundles are a few hundred KiB.
+const MAX_CA_FILE_BYTES: u64 = 8 * 1024 * 1024;
+
 fn read_ca_file(value: &str) -> Result<CaFile, Error> {
+    use std::io::Read;
     let shown = crate::message::short(value);
-    let pem = std::fs::read(value)
-        .map_err(|e| Error::config(format!("ca_file '{shown}' cannot be read: {e}")))?;
+    let cannot_read =
+        |e: std::io::Error| Error::config(format!("ca_file '{shown}' cannot be read: {e}"));
+    // A FIFO would block lcm_configure and /dev/zero would fill the memory.
+    if !std::fs::metadata(value).map_err(cannot_read)?.is_file() {
+        return Err(Error::config(format!(
+            "ca_file '{shown}' is not a regular file"
+        )));
+    }
+    let mut pem = Vec::new();
+    std::fs::File::open(value)
+        .and_then(|f| f.take(MAX_CA_FILE_BYTES + 1).read_to_end(&mut pem))
+        .map_err(cannot_read)?;
+    if pem.len() as u64 > MAX_CA_FILE_BYTES {
+        return Err(Error::config(format!(
+            "ca_file '{shown}' is larger than {} MiB",
+            MAX_CA_FILE_BYTES >> 20
+        )));
+    }
     let mut certs = Vec::new();
     for item in parse_pem(&pem) {
         match item {

@@ -174,3 +174,33 @@ fn no_option_turns_verification_off() {
         &["UnknownIssuer"],
     );
 }
+
+#[test]
+fn ca_file_must_be_a_readable_regular_pem_file() {
+    let dir = pem_dir("bad-ca-file");
+    let fifo = dir.join("fifo");
+    let c_fifo = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path.
+    assert_eq!(unsafe { libc::mkfifo(c_fifo.as_ptr(), 0o600) }, 0, "mkfifo");
+    std::fs::write(dir.join("empty.pem"), "").unwrap();
+    std::fs::write(dir.join("not.pem"), "-----BEGIN CERTIFICATE-----\nnot base64!\n").unwrap();
+    let client = Client::new();
+    let cases = [
+        (dir.join("missing.pem"), "cannot be read"),
+        // A FIFO would block lcm_configure until a writer came, /dev/zero would
+        // never end: neither is opened.
+        (fifo, "is not a regular file"),
+        ("/dev/zero".into(), "is not a regular file"),
+        (dir.clone(), "is not a regular file"),
+        (dir.join("empty.pem"), "holds no PEM certificate"),
+        (dir.join("not.pem"), "is not a valid PEM file"),
+    ];
+    for (path, words) in cases {
+        assert_status(
+            &client.configure("ca_file", path.to_str().unwrap()),
+            LCM_ERR_CONFIG,
+            &["ca_file", words],
+        );
+    }
+    let _ = std::fs::remove_dir_all(dir);
+}
