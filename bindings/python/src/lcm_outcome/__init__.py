@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Union
 
-from . import _arguments
+from . import _arguments, _client
 from ._arguments import Number, OptionValue
 from ._client import OPTIONS_DOC, OUTCOME_DOC, Client
 from ._errors import (
@@ -97,8 +97,7 @@ def configure(key: str, value: OptionValue) -> None:
     key_bytes, value_bytes = _arguments.option(key, value)
     library = load_library()
     status, message = library.configure(key_bytes, value_bytes)
-    if status != LCM_OK:
-        raise error_for(status, library.status_name(status), message)
+    _client.check_status(library, status, message)
 
 
 configure.__doc__ = (configure.__doc__ or "") + OPTIONS_DOC
@@ -120,8 +119,7 @@ def set_outcome(
     )
     library = load_library()
     status, message = library.set_outcome(*args)
-    if status != LCM_OK:
-        raise error_for(status, library.status_name(status), message)
+    _client.check_status(library, status, message)
 
 
 set_outcome.__doc__ = (set_outcome.__doc__ or "") + OUTCOME_DOC

@@ -66,6 +66,13 @@ OUTCOME_DOC = """
 LibraryChoice = Union[Library, str, "os.PathLike[str]", None]
 
 
+def check_status(library: Library, status: int, message: str) -> None:
+    """Raises the :class:`LcmError` subclass of ``status`` unless it is ``LCM_OK``: the
+    status handling of the default client and of :class:`Client` alike."""
+    if status != LCM_OK:
+        raise error_for(status, library.status_name(status), message)
+
+
 class Client:
     """An independent LCM client: its own options and connection pool.
 
@@ -160,7 +167,7 @@ class Client:
             status, message = self._lib.client_configure(handle, key_bytes, value_bytes)
         finally:
             self._leave()
-        self._check(status, message)
+        check_status(self._lib, status, message)
 
     configure.__doc__ = (configure.__doc__ or "") + OPTIONS_DOC
 
@@ -184,7 +191,7 @@ class Client:
             status, message = self._lib.client_set_outcome(handle, *args)
         finally:
             self._leave()
-        self._check(status, message)
+        check_status(self._lib, status, message)
 
     set_outcome.__doc__ = (set_outcome.__doc__ or "") + OUTCOME_DOC
 
@@ -226,7 +233,3 @@ class Client:
             last = self._closed and self._calls_in_flight == 0
         if last:
             self._free()
-
-    def _check(self, status: int, message: str) -> None:
-        if status != LCM_OK:
-            raise error_for(status, self._lib.status_name(status), message)
