@@ -4,87 +4,35 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use common::*;
 
 /// The example, compiled under a name of the calling test's own: tests run in
 /// parallel and each removes its executable.
-fn example_exe(test: &str) -> PathBuf {
-    build_c_program("examples/c/set_outcome.c", &format!("set_outcome_{test}"))
+fn example(test: &str) -> NativeProgram {
+    NativeProgram::build("examples/c/set_outcome.c", &format!("set_outcome_{test}"))
 }
 
 #[test]
 fn c_example_records_an_outcome() {
-    let sim = sim();
-    let exe = example_exe("records");
-    let output = clean_command(&exe).arg(sim.url()).output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {stdout}\nstderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(
-        stdout.starts_with("LCM_OK: LCM recorded the outcome of call 12345"),
-        "{stdout}"
-    );
-    let accepted = sim.accepted();
-    assert_eq!(accepted.len(), 1);
-    assert_eq!(accepted[0]["callid"], "12345");
-    assert_eq!(accepted[0]["OutcomeId"], 1);
-
-    // The same binary, pointed at the sim through the environment only.
-    let output = clean_command(&exe)
-        .env("LCM_ENDPOINT", sim.url())
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert_eq!(sim.accepted().len(), 2);
-    let _ = std::fs::remove_file(exe);
+    let example = example("records");
+    check_example_records_the_sample(|| example.command());
 }
 
 #[test]
 fn c_example_reports_failure_with_status_name_and_text() {
-    let exe = example_exe("failure");
-    let output = clean_command(&exe)
-        .arg(refused_endpoint())
-        .env("LCM_RETRIES", "0")
-        .output()
-        .unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.starts_with("LCM_ERR_CONNECT: cannot connect to http://127.0.0.1:"),
-        "{stderr}"
-    );
-
-    let output = clean_command(&exe).output().unwrap();
-    assert_eq!(output.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.starts_with("LCM_ERR_CONFIG: endpoint is not set"),
-        "{stderr}"
-    );
-    let _ = std::fs::remove_file(exe);
+    let example = example("failure");
+    check_example_reports_a_refused_connection(|| example.command());
+    let output = run_to_end(&mut example.command());
+    assert_failed(&output, "LCM_ERR_CONFIG: endpoint is not set", &[]);
 }
 
 #[test]
 fn after_fork_parent_and_child_never_share_a_connection() {
     let sim = sim();
-    let exe = build_c_program("tests/c/fork_safety.c", "fork_safety");
-    let output = clean_command(&exe).arg(sim.url()).output().unwrap();
-    assert!(
-        output.status.success(),
-        "exit {:?}: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let program = NativeProgram::build("tests/c/fork_safety.c", "fork_safety");
+    assert_success(&run_to_end(program.command().arg(sim.url())), "fork_safety");
     // Which TCP connection each call came on, as the server saw it.
     let connection_of: std::collections::HashMap<String, usize> = sim
         .requests()
@@ -126,32 +74,26 @@ fn after_fork_parent_and_child_never_share_a_connection() {
         );
     }
     assert_eq!(sim.accepted().len(), 6);
-    let _ = std::fs::remove_file(exe);
 }
 
 #[test]
 fn header_compiles_and_links_as_cpp() {
-    let exe = build_c_program("tests/c/header_in_cpp.cpp", "header_in_cpp");
-    let output = clean_command(&exe).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let program = NativeProgram::build("tests/c/header_in_cpp.cpp", "header_in_cpp");
+    let stdout = assert_success(&run_to_end(&mut program.command()), "header_in_cpp");
     let expected = format!("{} LCM_OK\n", env!("CARGO_PKG_VERSION"));
-    assert_eq!(String::from_utf8_lossy(&output.stdout), expected);
-    let _ = std::fs::remove_file(exe);
+    assert_eq!(stdout, expected);
 }
 
 /// Runs the example against `sim` at log level `level`, with a secret token in
 /// play, and returns the library's log lines (not the example's own output).
-fn logged_at(level: &str, sim: &Sim, exe: &Path) -> String {
-    let output = clean_command(exe)
-        .arg(sim.url())
-        .env("LCM_LOG_LEVEL", level)
-        .env("LCM_AUTH", "Bearer SECRET-TOKEN-42")
-        .output()
-        .unwrap();
+fn logged_at(level: &str, sim: &Sim, example: &NativeProgram) -> String {
+    let output = run_to_end(
+        example
+            .command()
+            .arg(sim.url())
+            .env("LCM_LOG_LEVEL", level)
+            .env("LCM_AUTH", "Bearer SECRET-TOKEN-42"),
+    );
     String::from_utf8_lossy(&output.stderr)
         .lines()
         .filter(|line| line.starts_with("lcm-outcome ["))
@@ -161,7 +103,7 @@ fn logged_at(level: &str, sim: &Sim, exe: &Path) -> String {
 
 #[test]
 fn logs_never_hold_the_auth_value_and_comments_only_at_trace() {
-    let exe = example_exe("logs");
+    let example = example("logs");
     // Success, and failures that are retried, logged at every level.
     let ok = sim();
     let failing = sim_with(Faults {
@@ -171,7 +113,7 @@ fn logs_never_hold_the_auth_value_and_comments_only_at_trace() {
     });
     for level in ["off", "error", "warn", "info", "debug", "trace"] {
         for server in [&ok, &failing] {
-            let log = logged_at(level, server, &exe);
+            let log = logged_at(level, server, &example);
             assert!(
                 !log.contains("SECRET-TOKEN-42"),
                 "auth logged at {level}: {log}"
@@ -184,30 +126,24 @@ fn logs_never_hold_the_auth_value_and_comments_only_at_trace() {
             );
         }
     }
-    assert_eq!(logged_at("off", &failing, &exe), "");
-    let warn = logged_at("warn", &failing, &exe);
+    assert_eq!(logged_at("off", &failing, &example), "");
+    let warn = logged_at("warn", &failing, &example);
     assert!(
         warn.contains("[warn] attempt 1 of 3 for call 12345 failed"),
         "{warn}"
     );
-    let trace = logged_at("trace", &ok, &exe);
+    let trace = logged_at("trace", &ok, &example);
     assert!(trace.contains("[trace] request body: {"), "{trace}");
     assert!(trace.contains("[trace] answer: HTTP 200 {"), "{trace}");
-    let _ = std::fs::remove_file(exe);
 }
 
 #[test]
 fn api_tour_uses_every_function_and_the_log_callback() {
     let sim = sim();
-    let exe = build_c_program("tests/c/api_tour.c", "api_tour");
-    let output = clean_command(&exe).arg(sim.url()).output().unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
+    let program = NativeProgram::build("tests/c/api_tour.c", "api_tour");
+    let output = run_to_end(program.command().arg(sim.url()));
+    let stdout = assert_success(&output, "api_tour");
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        output.status.success(),
-        "exit {:?}\nstdout: {stdout}\nstderr: {stderr}",
-        output.status
-    );
     assert!(stdout.starts_with("api_tour: "), "{stdout}");
     // While the callback was set, nothing went to stderr; after NULL restored it,
     // the last call's debug line did.
@@ -222,47 +158,28 @@ fn api_tour_uses_every_function_and_the_log_callback() {
             "only the last call logs to stderr: {stderr}"
         );
     }
-    let _ = std::fs::remove_file(exe);
 }
 
 #[test]
 fn after_fork_replacing_the_log_callback_waits_for_the_childs_threads() {
     let sim = sim();
-    let exe = build_c_program("tests/c/fork_log_callback.c", "fork_log_callback");
-    let output = clean_command(&exe).arg(sim.url()).output().unwrap();
-    assert!(
-        output.status.success(),
-        "exit {:?}: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let program = NativeProgram::build("tests/c/fork_log_callback.c", "fork_log_callback");
+    let output = run_to_end(program.command().arg(sim.url()));
+    assert_success(&output, "fork_log_callback");
     assert_eq!(sim.accepted().len(), 1, "the child's call was recorded");
-    let _ = std::fs::remove_file(exe);
 }
 
 #[test]
 fn a_log_callback_may_configure_while_the_default_client_is_created() {
-    let exe = build_c_program("tests/c/reentrant_log_callback.c", "reentrant_log_callback");
-    let mut child = clean_command(&exe)
-        .env("LCM_TIMEOUT_MS", "soon")
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let program =
+        NativeProgram::build("tests/c/reentrant_log_callback.c", "reentrant_log_callback");
     // A deadlock is the failure this test looks for: give it ample time, then fail.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the program hung: the callback waited for the default client's creation");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    };
-    let mut stderr = String::new();
-    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
-    assert!(status.success(), "exit {status:?}: {stderr}");
-    let _ = std::fs::remove_file(exe);
+    let output = run_within(
+        program.command().env("LCM_TIMEOUT_MS", "soon"),
+        Duration::from_secs(20),
+    )
+    .unwrap_or_else(|_| {
+        panic!("the program hung: the callback waited for the default client's creation")
+    });
+    assert_success(&output, "reentrant_log_callback");
 }

@@ -142,46 +142,41 @@ fn unresolvable_host() {
     .check_endpoint("http://lcm.example.invalid/lcm");
 }
 
-#[test]
-fn accepted_connection_that_never_answers() {
+/// A server too slow for the call's deadline: the call gives up in time, not knowing
+/// whether the outcome was recorded.
+#[track_caller]
+fn runs_out_of_time(faults: Faults) {
     Case::new(
-        Faults {
-            hang: true,
-            ..faults()
-        },
+        faults,
         LCM_ERR_TIMEOUT,
         &["within timeout_ms (1000)", "may or may not be recorded"],
     )
     .deadline(SHORT_DEADLINE_MS)
     .check();
+}
+
+#[test]
+fn accepted_connection_that_never_answers() {
+    runs_out_of_time(Faults {
+        hang: true,
+        ..faults()
+    });
 }
 
 #[test]
 fn headers_trickled_slowly() {
-    Case::new(
-        Faults {
-            trickle_headers_ms: Some(50),
-            ..faults()
-        },
-        LCM_ERR_TIMEOUT,
-        &["within timeout_ms (1000)", "may or may not be recorded"],
-    )
-    .deadline(SHORT_DEADLINE_MS)
-    .check();
+    runs_out_of_time(Faults {
+        trickle_headers_ms: Some(50),
+        ..faults()
+    });
 }
 
 #[test]
 fn body_trickled_slowly() {
-    Case::new(
-        Faults {
-            trickle_body_ms: Some(50),
-            ..faults()
-        },
-        LCM_ERR_TIMEOUT,
-        &["within timeout_ms (1000)", "may or may not be recorded"],
-    )
-    .deadline(SHORT_DEADLINE_MS)
-    .check();
+    runs_out_of_time(Faults {
+        trickle_body_ms: Some(50),
+        ..faults()
+    });
 }
 
 #[test]
@@ -197,32 +192,30 @@ fn connection_reset_mid_answer() {
     .check();
 }
 
-#[test]
-fn http_500() {
+/// An HTTP error that the library reports at once: the server may have acted on the
+/// request, so it is sent only once.
+#[track_caller]
+fn is_not_retried(status: u16, words: &'static [&'static str]) {
     let sim = Case::new(
         Faults {
-            fail_status: Some(500),
+            fail_status: Some(status),
             ..faults()
         },
         LCM_ERR_HTTP_STATUS,
-        &["HTTP 500 Internal Server Error", "injected fault"],
+        words,
     )
     .check();
-    assert_eq!(sim.request_count(), 1, "a 500 is not retried");
+    assert_eq!(sim.request_count(), 1, "a {status} is not retried");
+}
+
+#[test]
+fn http_500() {
+    is_not_retried(500, &["HTTP 500 Internal Server Error", "injected fault"]);
 }
 
 #[test]
 fn http_502() {
-    let sim = Case::new(
-        Faults {
-            fail_status: Some(502),
-            ..faults()
-        },
-        LCM_ERR_HTTP_STATUS,
-        &["HTTP 502 Bad Gateway"],
-    )
-    .check();
-    assert_eq!(sim.request_count(), 1, "a 502 is not retried");
+    is_not_retried(502, &["HTTP 502 Bad Gateway"]);
 }
 
 #[test]
@@ -295,23 +288,23 @@ fn ten_mib_body_is_capped() {
 
     // Memory: the C example's peak resident size, against a normal answer and
     // against the 10 MiB one, measured in its own process.
-    let exe = build_c_program("examples/c/set_outcome.c", "set_outcome_peak_rss");
-    let normal = peak_rss_kib(&exe, &sim().url());
-    let capped = peak_rss_kib(&exe, &sim_with(huge).url());
+    let example = NativeProgram::build("examples/c/set_outcome.c", "set_outcome_peak_rss");
+    let normal = peak_rss_kib(&example, &sim().url());
+    let capped = peak_rss_kib(&example, &sim_with(huge).url());
     println!("peak RSS of the C example: {normal} KiB, {capped} KiB against a 10 MiB answer");
     assert!(
         capped < normal + 2 * 1024,
         "a 10 MiB answer grew the peak from {normal} KiB to {capped} KiB"
     );
-    let _ = std::fs::remove_file(exe);
 }
 
-/// Runs `exe endpoint` and returns its peak resident set size (`ru_maxrss`), which
+/// Runs `program endpoint` and returns its peak resident set size (`ru_maxrss`), which
 /// `wait4` reports for that one child.
 // Reaped by wait4, which clippy does not recognise as a wait.
 #[allow(clippy::zombie_processes)]
-fn peak_rss_kib(exe: &std::path::Path, endpoint: &str) -> i64 {
-    let child = clean_command(exe)
+fn peak_rss_kib(program: &NativeProgram, endpoint: &str) -> i64 {
+    let child = program
+        .command()
         .arg(endpoint)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -10,12 +10,31 @@ use common::*;
 use lcm_outcome::ffi::*;
 use lcm_sim::{TestCa, TlsIdentity};
 
-/// A fresh directory for this test's PEM files.
-fn pem_dir(test: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("tls-{test}-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+/// A test CA of the calling test's own, its certificate written to a PEM file that
+/// clients can be given as `ca_file`.
+struct PrivateCa {
+    ca: TestCa,
+    dir: WorkDir,
+}
+
+impl PrivateCa {
+    fn new(test: &str) -> PrivateCa {
+        let ca = TestCa::new().unwrap();
+        let dir = WorkDir::new(&format!("tls-{test}"));
+        ca.write_cert_pem(&dir.path().join("ca.pem")).unwrap();
+        PrivateCa { ca, dir }
+    }
+
+    fn pem(&self) -> PathBuf {
+        self.dir.path().join("ca.pem")
+    }
+
+    /// A client for `endpoint` that trusts this CA through `ca_file`.
+    fn client(&self, endpoint: &str) -> Client {
+        let client = Client::for_endpoint(endpoint);
+        client.set("ca_file", self.pem().to_str().unwrap());
+        client
+    }
 }
 
 fn https_sim(identity: TlsIdentity) -> Sim {
@@ -31,30 +50,30 @@ fn by_name(sim: &Sim) -> String {
     format!("https://localhost:{}/lcm", sim.addr().port())
 }
 
+/// Sends the sample once, without retries, and asserts that verification refused
+/// the server: `LCM_ERR_CONNECT` with all of `words`.
+#[track_caller]
+fn assert_not_verified(client: &Client, words: &[&str]) {
+    client.set("retries", "0");
+    assert_status(&client.send(&Call::sample()), LCM_ERR_CONNECT, words);
+}
+
 #[test]
 fn a_private_ca_in_ca_file_is_trusted() {
-    let ca = TestCa::new().unwrap();
-    let dir = pem_dir("trusted");
-    ca.write_cert_pem(&dir.join("ca.pem")).unwrap();
-    let sim = https_sim(ca.issue_for_loopback().unwrap());
+    let ca = PrivateCa::new("trusted");
+    let sim = https_sim(ca.ca.issue_for_loopback().unwrap());
     for endpoint in [sim.url(), by_name(&sim)] {
         assert!(endpoint.starts_with("https://"));
-        let client = Client::for_endpoint(&endpoint);
-        client.set("ca_file", dir.join("ca.pem").to_str().unwrap());
-        assert_status(&client.send(&Call::sample()), LCM_OK, &[]);
+        assert_status(&ca.client(&endpoint).send(&Call::sample()), LCM_OK, &[]);
     }
     assert_eq!(sim.accepted().len(), 2);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn a_pooled_tls_connection_carries_large_bodies() {
-    let ca = TestCa::new().unwrap();
-    let dir = pem_dir("pooled");
-    ca.write_cert_pem(&dir.join("ca.pem")).unwrap();
-    let sim = https_sim(ca.issue_for_loopback().unwrap());
-    let client = Client::for_endpoint(&by_name(&sim));
-    client.set("ca_file", dir.join("ca.pem").to_str().unwrap());
+    let ca = PrivateCa::new("pooled");
+    let sim = https_sim(ca.ca.issue_for_loopback().unwrap());
+    let client = ca.client(&by_name(&sim));
     // 64 KiB of comment: the request spans many TLS records and several writes.
     let comment = "é".repeat(32 * 1024);
     let large = Call {
@@ -68,18 +87,14 @@ fn a_pooled_tls_connection_carries_large_bodies() {
     assert_eq!(accepted.len(), 3);
     assert_eq!(accepted[1]["AgentComments"], comment.as_str());
     assert_eq!(sim.connection_count(), 1, "one kept-alive TLS connection");
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn without_ca_file_the_private_ca_is_not_trusted() {
     let ca = TestCa::new().unwrap();
     let sim = https_sim(ca.issue_for_loopback().unwrap());
-    let client = Client::for_endpoint(&by_name(&sim));
-    client.set("retries", "0");
-    assert_status(
-        &client.send(&Call::sample()),
-        LCM_ERR_CONNECT,
+    assert_not_verified(
+        &Client::for_endpoint(&by_name(&sim)),
         &[
             "certificate verification",
             "UnknownIssuer",
@@ -91,33 +106,20 @@ fn without_ca_file_the_private_ca_is_not_trusted() {
 
 #[test]
 fn another_ca_is_not_trusted_either() {
-    let (ours, theirs) = (TestCa::new().unwrap(), TestCa::new().unwrap());
-    let dir = pem_dir("other-ca");
-    ours.write_cert_pem(&dir.join("ca.pem")).unwrap();
+    let (ours, theirs) = (PrivateCa::new("other-ca"), TestCa::new().unwrap());
     let sim = https_sim(theirs.issue_for_loopback().unwrap());
-    let client = Client::for_endpoint(&by_name(&sim));
-    client.set("ca_file", dir.join("ca.pem").to_str().unwrap());
-    client.set("retries", "0");
-    assert_status(
-        &client.send(&Call::sample()),
-        LCM_ERR_CONNECT,
+    assert_not_verified(
+        &ours.client(&by_name(&sim)),
         &["certificate", "UnknownIssuer"],
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn a_certificate_for_another_host_name_fails_verification() {
-    let ca = TestCa::new().unwrap();
-    let dir = pem_dir("other-name");
-    ca.write_cert_pem(&dir.join("ca.pem")).unwrap();
-    let sim = https_sim(ca.issue(&["lcm.other.example"]).unwrap());
-    let client = Client::for_endpoint(&by_name(&sim));
-    client.set("ca_file", dir.join("ca.pem").to_str().unwrap());
-    client.set("retries", "0");
-    assert_status(
-        &client.send(&Call::sample()),
-        LCM_ERR_CONNECT,
+    let ca = PrivateCa::new("other-name");
+    let sim = https_sim(ca.ca.issue(&["lcm.other.example"]).unwrap());
+    assert_not_verified(
+        &ca.client(&by_name(&sim)),
         &[
             "certificate verification",
             "not valid for name \"localhost\"",
@@ -125,24 +127,16 @@ fn a_certificate_for_another_host_name_fails_verification() {
         ],
     );
     assert_eq!(sim.request_count(), 0);
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
 fn an_expired_certificate_fails_verification() {
-    let ca = TestCa::new().unwrap();
-    let dir = pem_dir("expired");
-    ca.write_cert_pem(&dir.join("ca.pem")).unwrap();
-    let sim = https_sim(ca.issue_expired(&["localhost"]).unwrap());
-    let client = Client::for_endpoint(&by_name(&sim));
-    client.set("ca_file", dir.join("ca.pem").to_str().unwrap());
-    client.set("retries", "0");
-    assert_status(
-        &client.send(&Call::sample()),
-        LCM_ERR_CONNECT,
+    let ca = PrivateCa::new("expired");
+    let sim = https_sim(ca.ca.issue_expired(&["localhost"]).unwrap());
+    assert_not_verified(
+        &ca.client(&by_name(&sim)),
         &["certificate verification", "certificate expired"],
     );
-    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
@@ -167,23 +161,23 @@ fn no_option_turns_verification_off() {
     let sim = https_sim(ca.issue_for_loopback().unwrap());
     let client = Client::for_endpoint(&by_name(&sim));
     client.set("ca_file", "");
-    client.set("retries", "0");
-    assert_status(
-        &client.send(&Call::sample()),
-        LCM_ERR_CONNECT,
-        &["UnknownIssuer"],
-    );
+    assert_not_verified(&client, &["UnknownIssuer"]);
 }
 
 #[test]
 fn ca_file_must_be_a_readable_regular_pem_file() {
-    let dir = pem_dir("bad-ca-file");
+    let work = WorkDir::new("tls-bad-ca-file");
+    let dir = work.path();
     let fifo = dir.join("fifo");
     let c_fifo = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
     // SAFETY: a valid NUL-terminated path.
     assert_eq!(unsafe { libc::mkfifo(c_fifo.as_ptr(), 0o600) }, 0, "mkfifo");
     std::fs::write(dir.join("empty.pem"), "").unwrap();
-    std::fs::write(dir.join("not.pem"), "-----BEGIN CERTIFICATE-----\nnot base64!\n").unwrap();
+    std::fs::write(
+        dir.join("not.pem"),
+        "-----BEGIN CERTIFICATE-----\nnot base64!\n",
+    )
+    .unwrap();
     let client = Client::new();
     let cases = [
         (dir.join("missing.pem"), "cannot be read"),
@@ -191,7 +185,7 @@ fn ca_file_must_be_a_readable_regular_pem_file() {
         // never end: neither is opened.
         (fifo, "is not a regular file"),
         ("/dev/zero".into(), "is not a regular file"),
-        (dir.clone(), "is not a regular file"),
+        (dir.to_path_buf(), "is not a regular file"),
         (dir.join("empty.pem"), "holds no PEM certificate"),
         (dir.join("not.pem"), "is not a valid PEM file"),
     ];
@@ -202,5 +196,4 @@ fn ca_file_must_be_a_readable_regular_pem_file() {
             &["ca_file", words],
         );
     }
-    let _ = std::fs::remove_dir_all(dir);
 }

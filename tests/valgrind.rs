@@ -15,16 +15,13 @@ use common::*;
 
 /// `valgrind`, or `None` (after saying why) when it is missing outside CI.
 fn valgrind() -> Option<&'static str> {
-    match Command::new("valgrind").arg("--version").output() {
-        Ok(output) if output.status.success() => Some("valgrind"),
-        _ if std::env::var("CI").is_ok_and(|v| v == "true") => {
-            panic!("valgrind is missing; CI must install it (apt-get install valgrind)")
-        }
-        _ => {
-            eprintln!("skipped: valgrind is not installed (apt-get install valgrind)");
-            None
-        }
-    }
+    let present = succeeds(Command::new("valgrind").arg("--version"));
+    present_or_skip(
+        present,
+        "valgrind is not installed",
+        "apt-get install valgrind",
+    )
+    .then_some("valgrind")
 }
 
 /// Runs `exe ENDPOINT` under memcheck and returns its stdout, failing the test on
@@ -57,26 +54,24 @@ fn memcheck(valgrind: &str, exe: &Path, endpoint: &str) -> String {
 fn api_tour_is_clean_under_memcheck() {
     let Some(valgrind) = valgrind() else { return };
     let sim = sim();
-    let exe = build_c_program("tests/c/api_tour.c", "api_tour_memcheck");
-    let stdout = memcheck(valgrind, &exe, &sim.url());
+    let exe = NativeProgram::build("tests/c/api_tour.c", "api_tour_memcheck");
+    let stdout = memcheck(valgrind, exe.path(), &sim.url());
     assert!(stdout.starts_with("api_tour: "), "{stdout}");
     // 1 + 4 threads x 5 + 1 + 1 successful calls reached the server.
     assert_eq!(sim.accepted().len(), 23);
-    let _ = std::fs::remove_file(exe);
 }
 
 #[test]
 fn example_failure_paths_are_clean_under_memcheck() {
     let Some(valgrind) = valgrind() else { return };
-    let exe = build_c_program("examples/c/set_outcome.c", "set_outcome_memcheck");
+    let exe = NativeProgram::build("examples/c/set_outcome.c", "set_outcome_memcheck");
     let sim = sim_with(Faults {
         fail_status: Some(503),
         fail_count: 1,
         ..Faults::default()
     });
     // A retried 503, then success.
-    let stdout = memcheck(valgrind, &exe, &sim.url());
+    let stdout = memcheck(valgrind, exe.path(), &sim.url());
     assert!(stdout.starts_with("LCM_OK"), "{stdout}");
     assert_eq!(sim.request_count(), 2);
-    let _ = std::fs::remove_file(exe);
 }

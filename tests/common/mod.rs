@@ -5,17 +5,26 @@
 
 pub mod logs;
 pub mod native;
+pub mod process;
+pub mod quickstart;
+pub mod toolchain;
 
 use std::ffi::{c_char, CStr, CString};
 use std::path::PathBuf;
 
 use lcm_outcome::ffi::*;
 pub use lcm_sim::{Faults, Sim, SimConfig};
-// Not every test binary captures logs or builds native programs.
+// Not every test binary captures logs, builds native programs or runs other ones.
 #[allow(unused_imports)]
 pub use logs::*;
 #[allow(unused_imports)]
 pub use native::*;
+#[allow(unused_imports)]
+pub use process::*;
+#[allow(unused_imports)]
+pub use quickstart::*;
+#[allow(unused_imports)]
+pub use toolchain::*;
 
 /// The vendor sample's arguments, as raw bytes so that tests can pass NULL or
 /// invalid UTF-8 in any one of them.

@@ -70,3 +70,30 @@ pub fn clean_command(exe: &Path) -> Command {
     command.env("LCM_PROXY", "none");
     command
 }
+
+/// A program built by [`build_c_program`], removed when dropped (also when its test
+/// fails).
+pub struct NativeProgram(PathBuf);
+
+impl NativeProgram {
+    /// Compiles the C or C++ program at `path` (relative to the repository); `name`
+    /// must be of the calling test's own, since tests run in parallel.
+    pub fn build(path: &str, name: &str) -> NativeProgram {
+        NativeProgram(build_c_program(path, name))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// A [`clean_command`] running the program.
+    pub fn command(&self) -> Command {
+        clean_command(&self.0)
+    }
+}
+
+impl Drop for NativeProgram {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
