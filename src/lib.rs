@@ -27,6 +27,7 @@ pub mod error;
 pub mod ffi;
 pub mod log;
 pub mod message;
+mod stderr;
 mod transport;
 
 pub use client::Client;

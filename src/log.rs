@@ -2,11 +2,9 @@
 //! callback.
 //!
 //! The level is a per-client setting (`log_level`); where lines go is process-wide.
-//! Without a callback each line goes to file descriptor 2 in one `write(2)` call,
-//! without std's stderr lock: a child forked while a parent thread held that lock
-//! would wait for it forever, and a single write keeps lines from many threads
-//! whole (up to PIPE_BUF bytes on a pipe). The callback is held in an `ArcSwapOption`
-//! for the same reason: reading it takes no lock.
+//! Without a callback each line goes to standard error ([`crate::stderr`]: one
+//! write, no lock, no SIGPIPE). The callback is held in an `ArcSwapOption` so that
+//! reading it takes no lock either, which a forked child could inherit held.
 //! What may be logged at which level is a privacy rule, not a taste: the `auth`
 //! value is never logged, and agent comments (personal data) appear only at
 //! [`Level::Trace`], inside request bodies.
@@ -70,7 +68,7 @@ pub(crate) fn log(threshold: Level, level: Level, message: impl FnOnce() -> Stri
         Some(sink) => sink.deliver(level, message()),
         None => {
             let line = format!("lcm-outcome [{}] {}\n", level.name(), message());
-            write_stderr(line.as_bytes());
+            crate::stderr::write(line.as_bytes());
         }
     }
 }
@@ -186,23 +184,6 @@ fn wait_until_unused(old: Arc<Sink>) {
             std::thread::yield_now();
         } else {
             std::thread::sleep(std::time::Duration::from_millis(1));
-        }
-    }
-}
-
-/// Writes all of `bytes` to file descriptor 2. A failure has nowhere better to be
-/// reported, so it ends the attempt silently.
-fn write_stderr(mut bytes: &[u8]) {
-    while !bytes.is_empty() {
-        // SAFETY: the pointer and length describe a live, initialised slice.
-        let n = unsafe { libc::write(2, bytes.as_ptr().cast(), bytes.len()) };
-        if n > 0 {
-            bytes = &bytes[n as usize..];
-        } else if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted
-        {
-            continue;
-        } else {
-            return;
         }
     }
 }

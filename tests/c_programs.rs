@@ -161,6 +161,34 @@ fn api_tour_uses_every_function_and_the_log_callback() {
 }
 
 #[test]
+fn a_closed_stderr_pipe_does_not_kill_the_dialer() {
+    // stderr is a pipe whose reader is already gone, as when a dialer's log
+    // collector died: every log line meets EPIPE, and SIGPIPE (whose default
+    // action ends the process) must not reach the program.
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut fds = [0; 2];
+    // SAFETY: pipe fills two descriptors, which are closed or owned below.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "pipe");
+    unsafe { libc::close(fds[0]) };
+    let broken = unsafe { OwnedFd::from_raw_fd(fds[1]) };
+    let sim = sim();
+    let program = NativeProgram::build("tests/c/api_tour.c", "api_tour_sigpipe");
+    let output = program
+        .command()
+        .arg(sim.url())
+        .stderr(std::process::Stdio::from(broken))
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{:?} (a signal means SIGPIPE killed it)",
+        output.status
+    );
+    assert_eq!(sim.accepted().len(), 23);
+}
+
+#[test]
 fn after_fork_replacing_the_log_callback_waits_for_the_childs_threads() {
     let sim = sim();
     let program = NativeProgram::build("tests/c/fork_log_callback.c", "fork_log_callback");
