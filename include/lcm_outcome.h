@@ -174,8 +174,9 @@ extern "C" {
  *
  * Options: `endpoint` (no default), `source` (`"lcm-outcome"`), `timeout_ms`
  * (`10000`), `connect_timeout_ms` (`3000`), `retries` (`2`), `auth` (none),
- * `ca_file` (the built-in webpki roots), `proxy` (from `HTTPS_PROXY`/`HTTP_PROXY`/
- * `ALL_PROXY`; `"none"` for a direct connection), `log_level` (`"warn"`).
+ * `ca_file` (the built-in webpki roots), `proxy` (the first usable of `ALL_PROXY`/
+ * `HTTPS_PROXY`/`HTTP_PROXY`, lowercase too, minus `NO_PROXY`; `"none"` for a direct
+ * connection), `log_level` (`"warn"`).
  *
  * Arguments: `key` and `value` are NUL-terminated UTF-8, not kept after the call.
  * `err` is NULL or a buffer of `err_len` bytes (`LCM_ERROR_SIZE` is enough),
@@ -322,8 +323,10 @@ void lcm_set_log_callback(lcm_log_callback callback,
  *
  * Thread safety: safe from any number of threads at once; connections are pooled
  * and reused across calls and threads. After fork() the child opens its own
- * connections; if another thread was inside `lcm_configure` at the moment of
- * fork(), the child's calls fail with `LCM_ERR_CONFIG` rather than wait forever.
+ * connections; settings are swapped in whole, so a child forked while another
+ * thread ran `lcm_configure` has them as they were just before or just after it.
+ * (The one wait a child could inherit is the default client's creation at its
+ * first use: make one default-client call before starting threads that fork.)
  *
  * # Safety
  * Each string is NULL or NUL-terminated; `err` is NULL or points to `err_len`

@@ -51,8 +51,9 @@ pub(crate) unsafe fn client_arg<'a>(c: *const lcm_client) -> Result<&'a Client, 
 ///
 /// Options: `endpoint` (no default), `source` (`"lcm-outcome"`), `timeout_ms`
 /// (`10000`), `connect_timeout_ms` (`3000`), `retries` (`2`), `auth` (none),
-/// `ca_file` (the built-in webpki roots), `proxy` (from `HTTPS_PROXY`/`HTTP_PROXY`/
-/// `ALL_PROXY`; `"none"` for a direct connection), `log_level` (`"warn"`).
+/// `ca_file` (the built-in webpki roots), `proxy` (the first usable of `ALL_PROXY`/
+/// `HTTPS_PROXY`/`HTTP_PROXY`, lowercase too, minus `NO_PROXY`; `"none"` for a direct
+/// connection), `log_level` (`"warn"`).
 ///
 /// Arguments: `key` and `value` are NUL-terminated UTF-8, not kept after the call.
 /// `err` is NULL or a buffer of `err_len` bytes (`LCM_ERROR_SIZE` is enough),

@@ -40,8 +40,10 @@ use crate::{Client, Outcome};
 ///
 /// Thread safety: safe from any number of threads at once; connections are pooled
 /// and reused across calls and threads. After fork() the child opens its own
-/// connections; if another thread was inside `lcm_configure` at the moment of
-/// fork(), the child's calls fail with `LCM_ERR_CONFIG` rather than wait forever.
+/// connections; settings are swapped in whole, so a child forked while another
+/// thread ran `lcm_configure` has them as they were just before or just after it.
+/// (The one wait a child could inherit is the default client's creation at its
+/// first use: make one default-client call before starting threads that fork.)
 ///
 /// # Safety
 /// Each string is NULL or NUL-terminated; `err` is NULL or points to `err_len`
