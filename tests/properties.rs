@@ -16,7 +16,7 @@ use std::ffi::{c_char, CString};
 
 use proptest::collection::vec;
 use proptest::prelude::*;
-use proptest::test_runner::FileFailurePersistence;
+use proptest::test_runner::{FileFailurePersistence, RngSeed};
 use serde_json::{json, Map, Value};
 
 use common::*;
@@ -37,11 +37,20 @@ const STRING_FIELDS: [&str; 5] = [
 /// 2^63: whole doubles in [-2^63, 2^63), i64's range, go out as JSON integers.
 const I64_EDGE: f64 = 9_223_372_036_854_775_808.0;
 
+/// 1,024 cases per property, from a fixed seed so that a run is reproducible and CI
+/// does not turn red on a case no commit caused; to explore other cases, set
+/// `PROPTEST_RNG_SEED` to any number (the fuzz targets explore without end).
 fn config() -> ProptestConfig {
+    let default = ProptestConfig::default(); // reads PROPTEST_RNG_SEED
+    let rng_seed = match std::env::var_os("PROPTEST_RNG_SEED") {
+        Some(_) => default.rng_seed,
+        None => RngSeed::Fixed(20_261_126),
+    };
     ProptestConfig {
         cases: 1024,
         failure_persistence: Some(Box::new(FileFailurePersistence::Off)),
-        ..ProptestConfig::default()
+        rng_seed,
+        ..default
     }
 }
 
@@ -197,7 +206,10 @@ fn significant_digits(number: &str) -> String {
 
 /// A double on the wire: whole values as the exact JSON integer, others as the
 /// shortest decimal that reads back as the same double (design.md §2). Rust's `{:e}`
-/// is the shortest round-trip form, so it gives the expected number of digits.
+/// is a shortest round-trip form, so it gives the expected number of digits; the
+/// digits themselves may differ in the last place, since two decimals of that
+/// length can both read back as the same double (-1135528243037965.2 and
+/// -1.1355282430379653e15 do).
 fn check_number(json: &str, key: &str, value: f64) -> Result<(), TestCaseError> {
     let token = number_token(json, key);
     let read: f64 = token
@@ -208,9 +220,8 @@ fn check_number(json: &str, key: &str, value: f64) -> Result<(), TestCaseError> 
     if value.fract() == 0.0 && (-I64_EDGE..I64_EDGE).contains(&value) {
         prop_assert_eq!(token, (value as i64).to_string(), "{} is whole", key);
     } else {
-        prop_assert_eq!(
-            significant_digits(token),
-            significant_digits(&format!("{value:e}")),
+        prop_assert!(
+            significant_digits(token).len() <= significant_digits(&format!("{value:e}")).len(),
             "{} = {} is not the shortest form of {:e}",
             key,
             token,
