@@ -15,13 +15,15 @@ independent client with its own options and connections.
 
 Every failure raises a subclass of :class:`LcmError`, one per C status code. The
 library is found as :func:`load_library` describes (``LCM_OUTCOME_LIB`` names it).
+Its log lines go to stderr unless :func:`set_log_handler` or :func:`log_to` sends
+them elsewhere.
 """
 
 from __future__ import annotations
 
 from typing import Union
 
-from . import _arguments, _client
+from . import _arguments, _client, _logs
 from ._arguments import Number, OptionValue
 from ._client import OPTIONS_DOC, OUTCOME_DOC, Client
 from ._errors import (
@@ -38,6 +40,18 @@ from ._errors import (
     RejectedError,
     error_for,
 )
+from ._logs import (
+    LOG_DEBUG,
+    LOG_ERROR,
+    LOG_INFO,
+    LOG_TRACE,
+    LOG_WARN,
+    TRACE,
+    LogHandler,
+    log_to,
+    logging_level,
+    set_log_handler,
+)
 from ._library import (
     LCM_ERROR_SIZE,
     LIBRARY_ENV_VAR,
@@ -52,6 +66,12 @@ __all__ = [
     "LCM_ERROR_SIZE",
     "LCM_OK",
     "LIBRARY_ENV_VAR",
+    "LOG_DEBUG",
+    "LOG_ERROR",
+    "LOG_INFO",
+    "LOG_TRACE",
+    "LOG_WARN",
+    "TRACE",
     "BadResponseError",
     "Client",
     "ClientClosedError",
@@ -64,10 +84,14 @@ __all__ = [
     "LcmTimeoutError",
     "Library",
     "LibraryNotFoundError",
+    "LogHandler",
     "RejectedError",
     "configure",
     "error_for",
     "load_library",
+    "log_to",
+    "logging_level",
+    "set_log_handler",
     "set_outcome",
     "status_name",
     "version",
@@ -114,6 +138,7 @@ def set_outcome(
     target_amount: Number = 0,
 ) -> None:
     """Records the telephony outcome of call ``call_id`` with the default client."""
+    _logs.refuse_inside_handler("set_outcome")
     args = _arguments.outcome(
         call_id, account_number, outcome_id, lead_score, user_id, agent_comments, target_amount
     )

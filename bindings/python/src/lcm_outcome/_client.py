@@ -8,7 +8,7 @@ import weakref
 from types import TracebackType
 from typing import Optional, Type, Union
 
-from . import _arguments
+from . import _arguments, _logs
 from ._arguments import Number, OptionValue
 from ._errors import LCM_OK, ClientClosedError, InternalError, error_for
 from ._library import Library, find_and_load, load_library
@@ -35,7 +35,8 @@ OPTIONS_DOC = """
       directly. Default: the first of ``ALL_PROXY``, ``HTTPS_PROXY``,
       ``HTTP_PROXY`` that is set, minus hosts in ``NO_PROXY``.
     - ``log_level``: ``off``, ``error``, ``warn`` (default), ``info``, ``debug``,
-      ``trace`` (bodies, i.e. agent comments); lines go to stderr.
+      ``trace`` (bodies, i.e. agent comments); lines go to stderr, or to
+      :func:`set_log_handler`'s handler.
 """
 
 OUTCOME_DOC = """
@@ -183,6 +184,7 @@ class Client:
         target_amount: Number = 0,
     ) -> None:
         """Records the telephony outcome of call ``call_id`` in LCM, synchronously."""
+        _logs.refuse_inside_handler("set_outcome")
         args = _arguments.outcome(
             call_id, account_number, outcome_id, lead_score, user_id, agent_comments, target_amount
         )

@@ -11,6 +11,7 @@ from typing import List, Optional, Tuple, Union
 
 __all__ = [
     "LCM_ERROR_SIZE",
+    "LOG_CALLBACK",
     "LIBRARY_ENV_VAR",
     "Library",
     "LibraryNotFoundError",
@@ -74,6 +75,9 @@ _OUTCOME_ARGS = [
     ctypes.c_size_t,
 ]
 
+#: ``lcm_log_callback``: ``void (*)(int32_t level, const char *message, void *user)``.
+LOG_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_int32, _STR, ctypes.c_void_p)
+
 # name: (restype, argtypes), exactly as in include/lcm_outcome.h.
 _PROTOTYPES = {
     "lcm_version": (_STR, []),
@@ -87,6 +91,7 @@ _PROTOTYPES = {
     ),
     "lcm_client_set_outcome": (ctypes.c_int32, [ctypes.c_void_p] + _OUTCOME_ARGS),
     "lcm_client_free": (None, [ctypes.c_void_p]),
+    "lcm_set_log_callback": (None, [LOG_CALLBACK, ctypes.c_void_p]),
 }
 
 
@@ -160,6 +165,13 @@ class Library:
 
     def client_free(self, handle: int) -> None:
         self._c.lcm_client_free(handle)
+
+    def set_log_callback(self, callback: Optional["ctypes._CFuncPtr"]) -> None:
+        """``lcm_set_log_callback(callback, NULL)``; ``None`` restores stderr. The
+        caller keeps ``callback`` alive while it is installed. Like every call here
+        it releases the GIL, which the callbacks it waits for may need."""
+        # A CFUNCTYPE argument does not accept None; its empty instance is NULL.
+        self._c.lcm_set_log_callback(callback if callback is not None else LOG_CALLBACK(), None)
 
 
 def _text(buffer: "ctypes.Array[ctypes.c_char]") -> str:
