@@ -202,7 +202,7 @@ namespace LcmOutcome
         /// </summary>
         public static string Version
         {
-            get { return Native.StaticString(Native.lcm_version()); }
+            get { return Native.DecodeCString(Native.lcm_version()); }
         }
 
         /// <summary>
@@ -212,7 +212,7 @@ namespace LcmOutcome
         /// </summary>
         public static string StatusName(LcmStatus status)
         {
-            return Native.StaticString(Native.lcm_status_name((int)status));
+            return Native.DecodeCString(Native.lcm_status_name((int)status));
         }
 
         /// <summary>
@@ -228,7 +228,7 @@ namespace LcmOutcome
         /// <item><c>auth</c>: the <c>Authorization</c> header's value; never logged or echoed; default none.</item>
         /// <item><c>ca_file</c>: PEM file of CA certificates trusted instead of the built-in webpki roots; default the built-in roots.</item>
         /// <item><c>proxy</c>: <c>http://host:port</c> or <c>https://host:port</c>; <c>"none"</c> connects directly; default from <c>ALL_PROXY</c>/<c>HTTPS_PROXY</c>/<c>HTTP_PROXY</c> minus <c>NO_PROXY</c>.</item>
-        /// <item><c>log_level</c>: <c>off</c>, <c>error</c>, <c>warn</c>, <c>info</c>, <c>debug</c>, <c>trace</c>, to stderr; default <c>warn</c>.</item>
+        /// <item><c>log_level</c>: <c>off</c>, <c>error</c>, <c>warn</c>, <c>info</c>, <c>debug</c>, <c>trace</c>, to stderr or <see cref="SetLogHandler"/>'s handler; default <c>warn</c>.</item>
         /// </list>
         /// Safe from any thread, also while other threads send: a call already running
         /// keeps the settings it started with.
@@ -267,16 +267,65 @@ namespace LcmOutcome
         /// <see cref="LcmHttpStatusException"/>, <see cref="LcmBadResponseException"/>,
         /// <see cref="LcmRejectedException"/> or <see cref="LcmInternalException"/>.
         /// </exception>
+        /// <exception cref="InvalidOperationException">Called from inside a log handler (see <see cref="SetLogHandler"/>).</exception>
         public static void SetOutcome(string callId, string accountNumber, string outcomeId,
                                       double leadScore, string userId, string agentComments,
                                       double targetAmount)
         {
+            LogDispatch.RefuseInsideHandler();
             Native.CheckOutcomeTexts(callId, accountNumber, outcomeId, userId, agentComments);
             var err = Native.ErrorBuffer();
             var status = Native.lcm_set_outcome(callId, accountNumber, outcomeId, leadScore,
                                                 userId, agentComments, targetAmount,
                                                 err, (UIntPtr)err.Length);
             Native.ThrowUnlessOk(status, err);
+        }
+
+        /// <summary><c>LCM_LOG_ERROR</c> (1): problems the operator must fix.</summary>
+        public const int LogError = 1;
+
+        /// <summary><c>LCM_LOG_WARN</c> (2): failed attempts that the library retries.</summary>
+        public const int LogWarn = 2;
+
+        /// <summary><c>LCM_LOG_INFO</c> (3): calls that fail (the exception's text).</summary>
+        public const int LogInfo = 3;
+
+        /// <summary><c>LCM_LOG_DEBUG</c> (4): one line per attempt and per success, without contents.</summary>
+        public const int LogDebug = 4;
+
+        /// <summary>
+        /// <c>LCM_LOG_TRACE</c> (5): request and answer bodies, agent comments (personal
+        /// data) included.
+        /// </summary>
+        public const int LogTrace = 5;
+
+        /// <summary>
+        /// Sends the library's log lines, of every client in the process, to
+        /// <paramref name="handler"/>(level, message) instead of stderr; null restores
+        /// stderr (<c>lcm-outcome [level] message</c>).
+        /// <para>
+        /// The level is <see cref="LogError"/> (1) to <see cref="LogTrace"/> (5); the
+        /// message is one line without prefix or newline. Each client's <c>log_level</c>
+        /// option decides which lines exist at all (default <c>warn</c>). The
+        /// <c>auth</c> value never appears; agent comments only at <c>trace</c>.
+        /// </para>
+        /// <para>
+        /// The handler runs on the thread making the logged call, possibly on many threads
+        /// at once, so it must be thread-safe. An exception it throws is swallowed (it
+        /// must not reach native code) and does not change the call's result. It may call
+        /// <see cref="SetLogHandler"/> and <c>Configure</c>, but not <c>SetOutcome</c>
+        /// (whose own lines would come back to it), which throws
+        /// <see cref="InvalidOperationException"/> there.
+        /// </para>
+        /// <para>
+        /// When this returns, no other thread is still running the previous handler.
+        /// Because it waits for them, do not call it while holding a lock the handler
+        /// takes.
+        /// </para>
+        /// </summary>
+        public static void SetLogHandler(Action<int, string> handler)
+        {
+            LogDispatch.Set(handler);
         }
     }
 
@@ -342,10 +391,12 @@ namespace LcmOutcome
         /// <param name="targetAmount"><c>TargetAmount</c>; finite.</param>
         /// <exception cref="LcmException">The subclass of the status, as for <see cref="Lcm.SetOutcome"/>.</exception>
         /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        /// <exception cref="InvalidOperationException">Called from inside a log handler (see <see cref="Lcm.SetLogHandler"/>).</exception>
         public void SetOutcome(string callId, string accountNumber, string outcomeId,
                                double leadScore, string userId, string agentComments,
                                double targetAmount)
         {
+            LogDispatch.RefuseInsideHandler();
             Native.CheckOutcomeTexts(callId, accountNumber, outcomeId, userId, agentComments);
             var err = Native.ErrorBuffer();
             var status = WithHandle(c => Native.lcm_client_set_outcome(
@@ -429,6 +480,85 @@ namespace LcmOutcome
         }
     }
 
+    /// <summary>Delivers the library's log lines to the handler of <see cref="Lcm.SetLogHandler"/>.</summary>
+    internal static class LogDispatch
+    {
+        // One delegate serves every handler, held by a static field for the life of the
+        // process: the library may keep its function pointer, or still run it on another
+        // thread, at any moment, and the pointer of a collected delegate jumps into
+        // freed code.
+        private static readonly Native.LogCallback Callback = OnLine;
+
+        private static Action<int, string> handler;
+
+        // How deep this thread is inside the handler: SetOutcome is refused there.
+        [ThreadStatic]
+        private static int depth;
+
+        internal static void Set(Action<int, string> newHandler)
+        {
+            Volatile.Write(ref handler, newHandler);
+            // Concurrent calls may reach the library in another order than they set
+            // the field: whoever sees it changed during its call installs again, so the
+            // library ends up matching the last handler set.
+            while (true)
+            {
+                var wanted = Volatile.Read(ref handler);
+                Native.lcm_set_log_callback(wanted != null ? Callback : null, IntPtr.Zero);
+                if (ReferenceEquals(Volatile.Read(ref handler), wanted)) return;
+            }
+        }
+
+        internal static void RefuseInsideHandler()
+        {
+            if (depth > 0)
+                throw new InvalidOperationException(
+                    "SetOutcome cannot be called from inside a log handler");
+        }
+
+        // Called by native code: no exception may leave it (on .NET it would end the
+        // process; on Mono, unwind through frames that cannot take it).
+        private static void OnLine(int level, IntPtr message, IntPtr user)
+        {
+            try
+            {
+                string text = Native.DecodeCString(message);
+                var current = Volatile.Read(ref handler);
+                if (current == null)
+                {
+                    // Being restored to stderr: the library's own line, so none is lost.
+                    Console.Error.Write("lcm-outcome [" + LevelName(level) + "] " + text + "\n");
+                    return;
+                }
+                depth++;
+                try
+                {
+                    current(level, text);
+                }
+                finally
+                {
+                    depth--;
+                }
+            }
+            catch (Exception)
+            {
+                // The handler's failure is not the call's: swallowed.
+            }
+        }
+
+        private static string LevelName(int level)
+        {
+            switch (level)
+            {
+                case Lcm.LogError: return "error";
+                case Lcm.LogWarn: return "warn";
+                case Lcm.LogInfo: return "info";
+                case Lcm.LogDebug: return "debug";
+                default: return "trace";
+            }
+        }
+    }
+
     /// <summary>The C functions, and the conversions around them.</summary>
     internal static class Native
     {
@@ -489,6 +619,15 @@ namespace LcmOutcome
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern void lcm_client_free(IntPtr client);
 
+        /// <summary><c>lcm_log_callback</c>: the message is UTF-8, valid during the call only.</summary>
+        [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+        internal delegate void LogCallback(int level, IntPtr message, IntPtr user);
+
+        // A null delegate is passed as NULL. The caller keeps the delegate alive while
+        // it is installed.
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern void lcm_set_log_callback(LogCallback callback, IntPtr user);
+
         internal static byte[] ErrorBuffer()
         {
             return new byte[ErrorSize];
@@ -501,8 +640,8 @@ namespace LcmOutcome
             return Encoding.UTF8.GetString(err, 0, end < 0 ? err.Length : end);
         }
 
-        /// <summary>A static string of the library: decoded, never freed.</summary>
-        internal static string StaticString(IntPtr text)
+        /// <summary>A NUL-terminated UTF-8 string of the library, decoded; never freed here.</summary>
+        internal static string DecodeCString(IntPtr text)
         {
             if (text == IntPtr.Zero) return "";
             int length = 0;

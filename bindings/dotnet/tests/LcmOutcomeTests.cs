@@ -21,6 +21,7 @@ namespace LcmOutcome.Tests
 
         private static int Main(string[] args)
         {
+            if (args.Length == 2 && args[0] == LogTests.ChildArgument) return LogTests.Child(args[1]);
             var runner = new Runner();
             runner.Add("version_and_status_names", VersionAndStatusNames);
             runner.Add("success_is_recorded", SuccessIsRecorded);
@@ -37,6 +38,10 @@ namespace LcmOutcome.Tests
             runner.Add("dispose_twice", DisposeTwice);
             runner.Add("use_after_dispose", UseAfterDispose);
             runner.Add("dispose_while_calls_run", DisposeWhileCallsRun);
+            runner.Add("log_lines_arrive_with_their_levels", LogTests.LinesArriveWithTheirLevels);
+            runner.Add("log_handler_that_throws_does_not_break_the_call", LogTests.ThrowingHandlerDoesNotBreakTheCall);
+            runner.Add("log_handler_cannot_send", LogTests.SendingInsideTheHandlerIsRefused);
+            runner.Add("log_handler_null_restores_stderr", LogTests.NullRestoresStderr);
             return runner.Run(args);
         }
 
