@@ -1,4 +1,4 @@
-//! Configuration: the option keys of design.md §4, their defaults, parsing of their
+//! Configuration: the option keys of docs/design.md §4, their defaults, parsing of their
 //! string values, and the `LCM_<KEY>` environment variables of the default client.
 //!
 //! Every value is checked when it is set, so that a bad value fails in
@@ -7,15 +7,15 @@
 //! info) are never echoed back.
 
 use std::fmt;
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use ureq::http::Uri;
-use ureq::tls::{parse_pem, Certificate, PemItem};
 
 use crate::error::Error;
 use crate::log::Level;
+use crate::text::{display_url, short};
+use crate::trust::read_ca_file;
+pub use crate::trust::CaFile;
 
 /// One configuration option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -83,7 +83,7 @@ impl Key {
                 let known: Vec<&str> = Key::ALL.iter().map(|k| k.name()).collect();
                 Error::config(format!(
                     "unknown option '{}'; the options are: {}",
-                    crate::message::short(name),
+                    short(name),
                     known.join(", ")
                 ))
             })
@@ -136,15 +136,6 @@ impl fmt::Debug for Secret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("(secret)")
     }
-}
-
-/// Where HTTPS trust comes from.
-#[derive(Debug, Clone)]
-pub struct CaFile {
-    /// The file the certificates were read from.
-    pub path: PathBuf,
-    /// The certificates, read when `ca_file` was set.
-    pub certs: Arc<Vec<Certificate<'static>>>,
 }
 
 /// How requests reach the endpoint.
@@ -258,70 +249,44 @@ impl Settings {
         }
     }
 
-    /// Sets `key` from its string form. An empty value restores the key's default.
+    /// Sets `key` from its string form; blanks around it are ignored, and an empty
+    /// value restores the key's default.
     pub fn set(&mut self, key: Key, value: &str) -> Result<(), Error> {
-        let default = Settings::default();
         let value = value.trim();
-        match key {
-            Key::Endpoint => {
-                self.endpoint = if value.is_empty() {
-                    None
-                } else {
-                    Some(parse_endpoint(value)?)
+        if value.is_empty() {
+            self.reset(key);
+        } else {
+            match key {
+                Key::Endpoint => self.endpoint = Some(parse_endpoint(value)?),
+                Key::Source => self.source = parse_source(value)?,
+                Key::TimeoutMs => self.timeout = parse_duration_ms(key, value)?,
+                Key::ConnectTimeoutMs => self.connect_timeout = parse_duration_ms(key, value)?,
+                Key::Retries => {
+                    self.retries = parse_number(key, value, 0, MAX_RETRIES.into())? as u32
                 }
-            }
-            Key::Source => {
-                crate::message::check_string_field("source", value, false)
-                    .map_err(|e| Error::config(e.message()))?;
-                self.source = if value.is_empty() {
-                    default.source
-                } else {
-                    value.to_string()
-                };
-            }
-            Key::TimeoutMs => {
-                self.timeout = parse_duration_ms(key, value, default.timeout)?;
-            }
-            Key::ConnectTimeoutMs => {
-                self.connect_timeout = parse_duration_ms(key, value, default.connect_timeout)?;
-            }
-            Key::Retries => {
-                self.retries = if value.is_empty() {
-                    default.retries
-                } else {
-                    parse_number(key, value, 0, u64::from(MAX_RETRIES))? as u32
-                };
-            }
-            Key::Auth => {
-                self.auth = if value.is_empty() {
-                    None
-                } else {
-                    Some(parse_auth(value)?)
-                }
-            }
-            Key::CaFile => {
-                self.ca_file = if value.is_empty() {
-                    None
-                } else {
-                    Some(read_ca_file(value)?)
-                }
-            }
-            Key::Proxy => self.proxy = parse_proxy(value)?,
-            Key::LogLevel => {
-                self.log_level = if value.is_empty() {
-                    default.log_level
-                } else {
-                    Level::from_name(value).ok_or_else(|| {
-                        Error::config(format!(
-                            "log_level '{}' is not a level; use one of: off, error, warn, info, debug, trace",
-                            crate::message::short(value)
-                        ))
-                    })?
-                }
+                Key::Auth => self.auth = Some(parse_auth(value)?),
+                Key::CaFile => self.ca_file = Some(read_ca_file(value)?),
+                Key::Proxy => self.proxy = parse_proxy(value)?,
+                Key::LogLevel => self.log_level = parse_log_level(value)?,
             }
         }
         self.env_errors.retain(|(k, _)| *k != key);
         Ok(())
+    }
+
+    /// Puts `key` back to its documented default.
+    fn reset(&mut self, key: Key) {
+        match key {
+            Key::Endpoint => self.endpoint = None,
+            Key::Source => self.source = DEFAULT_SOURCE.to_string(),
+            Key::TimeoutMs => self.timeout = DEFAULT_TIMEOUT,
+            Key::ConnectTimeoutMs => self.connect_timeout = DEFAULT_CONNECT_TIMEOUT,
+            Key::Retries => self.retries = DEFAULT_RETRIES,
+            Key::Auth => self.auth = None,
+            Key::CaFile => self.ca_file = None,
+            Key::Proxy => self.proxy = ProxySetting::FromEnvironment,
+            Key::LogLevel => self.log_level = DEFAULT_LOG_LEVEL,
+        }
     }
 
     /// The endpoint to send to, once the configuration is complete and sound.
@@ -368,27 +333,6 @@ fn parse_endpoint(value: &str) -> Result<Endpoint, Error> {
     })
 }
 
-/// A URL for messages and logs: scheme, host, port and path, without user info or
-/// query, which may carry credentials; the path cut short. A relative URL (a
-/// `Location: /other`) shows its path alone.
-pub(crate) fn display_url(uri: &Uri) -> String {
-    let path = crate::message::short(uri.path());
-    match (uri.scheme_str(), uri.authority()) {
-        (Some(scheme), Some(authority)) => {
-            let port = authority
-                .port_u16()
-                .map(|p| format!(":{p}"))
-                .unwrap_or_default();
-            format!(
-                "{}://{}{port}{path}",
-                scheme.to_ascii_lowercase(),
-                authority.host()
-            )
-        }
-        _ => path,
-    }
-}
-
 fn parse_number(key: Key, value: &str, min: u64, max: u64) -> Result<u64, Error> {
     value
         .parse::<u64>()
@@ -398,16 +342,28 @@ fn parse_number(key: Key, value: &str, min: u64, max: u64) -> Result<u64, Error>
             Error::config(format!(
                 "{} '{}' is not a whole number from {min} to {max}",
                 key.name(),
-                crate::message::short(value)
+                short(value)
             ))
         })
 }
 
-fn parse_duration_ms(key: Key, value: &str, default: Duration) -> Result<Duration, Error> {
-    if value.is_empty() {
-        return Ok(default);
-    }
+fn parse_duration_ms(key: Key, value: &str) -> Result<Duration, Error> {
     parse_number(key, value, 1, MAX_TIMEOUT_MS).map(Duration::from_millis)
+}
+
+fn parse_source(value: &str) -> Result<String, Error> {
+    crate::message::check_string_field("source", value, false)
+        .map_err(|e| Error::config(e.message()))?;
+    Ok(value.to_string())
+}
+
+fn parse_log_level(value: &str) -> Result<Level, Error> {
+    Level::from_name(value).ok_or_else(|| {
+        Error::config(format!(
+            "log_level '{}' is not a level; use one of: off, error, warn, info, debug, trace",
+            short(value)
+        ))
+    })
 }
 
 fn parse_auth(value: &str) -> Result<Secret, Error> {
@@ -422,57 +378,7 @@ fn parse_auth(value: &str) -> Result<Secret, Error> {
     Ok(Secret(value.to_string()))
 }
 
-/// Largest `ca_file` read: the biggest system bundles are a few hundred KiB.
-const MAX_CA_FILE_BYTES: u64 = 8 * 1024 * 1024;
-
-fn read_ca_file(value: &str) -> Result<CaFile, Error> {
-    use std::io::Read;
-    let shown = crate::message::short(value);
-    let cannot_read =
-        |e: std::io::Error| Error::config(format!("ca_file '{shown}' cannot be read: {e}"));
-    // A FIFO would block lcm_configure and /dev/zero would fill the memory.
-    if !std::fs::metadata(value).map_err(cannot_read)?.is_file() {
-        return Err(Error::config(format!(
-            "ca_file '{shown}' is not a regular file"
-        )));
-    }
-    let mut pem = Vec::new();
-    std::fs::File::open(value)
-        .and_then(|f| f.take(MAX_CA_FILE_BYTES + 1).read_to_end(&mut pem))
-        .map_err(cannot_read)?;
-    if pem.len() as u64 > MAX_CA_FILE_BYTES {
-        return Err(Error::config(format!(
-            "ca_file '{shown}' is larger than {} MiB",
-            MAX_CA_FILE_BYTES >> 20
-        )));
-    }
-    let mut certs = Vec::new();
-    for item in parse_pem(&pem) {
-        match item {
-            Ok(PemItem::Certificate(cert)) => certs.push(cert),
-            Ok(_) => {}
-            Err(e) => {
-                return Err(Error::config(format!(
-                    "ca_file '{shown}' is not a valid PEM file: {e}"
-                )))
-            }
-        }
-    }
-    if certs.is_empty() {
-        return Err(Error::config(format!(
-            "ca_file '{shown}' holds no PEM certificate (-----BEGIN CERTIFICATE-----)"
-        )));
-    }
-    Ok(CaFile {
-        path: PathBuf::from(value),
-        certs: Arc::new(certs),
-    })
-}
-
 fn parse_proxy(value: &str) -> Result<ProxySetting, Error> {
-    if value.is_empty() {
-        return Ok(ProxySetting::FromEnvironment);
-    }
     if value.eq_ignore_ascii_case("none") {
         return Ok(ProxySetting::Direct);
     }

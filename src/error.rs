@@ -5,76 +5,94 @@
 //! bounded by [`MAX_MESSAGE_BYTES`] so that an error buffer of `LCM_ERROR_SIZE`
 //! bytes never truncates it.
 
+use std::ffi::CStr;
 use std::fmt;
+
+use crate::text::{floor_char_boundary, truncate_at_char_boundary};
 
 /// Longest error message, in bytes, not counting the terminating NUL.
 ///
 /// `LCM_ERROR_SIZE` in the header is this plus one; the two must move together.
 pub const MAX_MESSAGE_BYTES: usize = 511;
 
-/// The outcome class of a call, with the values fixed by the C API (design.md §3).
-///
-/// Values are never renumbered; new ones are only appended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[repr(i32)]
-pub enum Status {
-    /// LCM confirmed the outcome (`success: true`).
-    Ok = 0,
-    /// A NULL, empty-where-mandatory, non-UTF-8, too long or non-finite argument.
-    InvalidArgument = 1,
-    /// No or bad endpoint, unknown option, bad option value.
-    Config = 2,
-    /// DNS, connect, TLS or proxy failure: the request was not delivered.
-    Connect = 3,
-    /// No complete answer in time: the outcome may or may not be recorded.
-    Timeout = 4,
-    /// The server answered a non-2xx HTTP status.
-    HttpStatus = 5,
-    /// A 2xx answer that is not a valid result envelope for this call.
-    BadResponse = 6,
-    /// LCM answered `success: false`.
-    Rejected = 7,
-    /// A bug inside the library (a caught panic).
-    Internal = 8,
+/// Defines [`Status`] from one table: each row is the variant, its C value, its C
+/// macro name and its meaning for the caller. The FFI constants, `lcm_status_name`
+/// and the header are tied to this table (`src/ffi/mod.rs`), never written apart.
+macro_rules! status_table {
+    ($($variant:ident = $value:literal, $name:literal, $meaning:literal;)*) => {
+        /// The outcome class of a call, with the values fixed by the C API
+        /// (docs/design.md §3).
+        ///
+        /// Values are never renumbered; new ones are only appended.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        #[repr(i32)]
+        pub enum Status {
+            $(#[doc = $meaning] $variant = $value,)*
+        }
+
+        impl Status {
+            /// Every status, in value order.
+            pub const ALL: &'static [Status] = &[$(Status::$variant,)*];
+
+            /// The C macro name of the status, e.g. `"LCM_ERR_TIMEOUT"`.
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Status::$variant => $name,)*
+                }
+            }
+
+            /// The name as a C string, for `lcm_status_name`.
+            pub const fn c_name(self) -> &'static CStr {
+                match self {
+                    $(Status::$variant => match CStr::from_bytes_with_nul(
+                        concat!($name, "\0").as_bytes(),
+                    ) {
+                        Ok(name) => name,
+                        Err(_) => panic!("a status name contains a NUL"),
+                    },)*
+                }
+            }
+
+            /// What the status means for the caller, in one sentence.
+            pub const fn meaning(self) -> &'static str {
+                match self {
+                    $(Status::$variant => $meaning,)*
+                }
+            }
+        }
+    };
+}
+
+status_table! {
+    Ok = 0, "LCM_OK",
+        "LCM confirmed the outcome (`success: true`).";
+    InvalidArgument = 1, "LCM_ERR_INVALID_ARGUMENT",
+        "A NULL, empty-where-mandatory, non-UTF-8, too long or non-finite argument; nothing was sent.";
+    Config = 2, "LCM_ERR_CONFIG",
+        "No or bad endpoint, unknown option, bad option value; nothing was sent.";
+    Connect = 3, "LCM_ERR_CONNECT",
+        "DNS, connect, TLS or proxy failure: the request was not delivered; safe to retry.";
+    Timeout = 4, "LCM_ERR_TIMEOUT",
+        "No complete answer in time: the outcome may or may not be recorded.";
+    HttpStatus = 5, "LCM_ERR_HTTP_STATUS",
+        "The server answered a non-2xx HTTP status.";
+    BadResponse = 6, "LCM_ERR_BAD_RESPONSE",
+        "A 2xx answer that is not a valid result envelope for this call.";
+    Rejected = 7, "LCM_ERR_REJECTED",
+        "LCM answered `success: false` (e.g. WS_Error \"Invalid Call ID.\").";
+    Internal = 8, "LCM_ERR_INTERNAL",
+        "A bug inside the library (a caught panic); never caused by a server or the network.";
 }
 
 impl Status {
-    /// Every status, in value order.
-    pub const ALL: [Status; 9] = [
-        Status::Ok,
-        Status::InvalidArgument,
-        Status::Config,
-        Status::Connect,
-        Status::Timeout,
-        Status::HttpStatus,
-        Status::BadResponse,
-        Status::Rejected,
-        Status::Internal,
-    ];
-
     /// The status's value as it crosses the C boundary.
-    pub fn code(self) -> i32 {
+    pub const fn code(self) -> i32 {
         self as i32
     }
 
     /// The status for a C value, if there is one.
     pub fn from_code(code: i32) -> Option<Status> {
-        Status::ALL.into_iter().find(|s| s.code() == code)
-    }
-
-    /// The C macro name of the status, e.g. `"LCM_ERR_TIMEOUT"`.
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::Ok => "LCM_OK",
-            Status::InvalidArgument => "LCM_ERR_INVALID_ARGUMENT",
-            Status::Config => "LCM_ERR_CONFIG",
-            Status::Connect => "LCM_ERR_CONNECT",
-            Status::Timeout => "LCM_ERR_TIMEOUT",
-            Status::HttpStatus => "LCM_ERR_HTTP_STATUS",
-            Status::BadResponse => "LCM_ERR_BAD_RESPONSE",
-            Status::Rejected => "LCM_ERR_REJECTED",
-            Status::Internal => "LCM_ERR_INTERNAL",
-        }
+        Status::ALL.iter().copied().find(|s| s.code() == code)
     }
 }
 
@@ -189,36 +207,17 @@ fn sanitized(text: &str) -> String {
         .collect()
 }
 
-/// Cuts `text` to at most `max` bytes without splitting a UTF-8 character.
-pub(crate) fn truncate_at_char_boundary(text: &mut String, max: usize) {
-    if text.len() > max {
-        let cut = floor_char_boundary(text, max);
-        text.truncate(cut);
-    }
-}
-
-/// The largest index `<= max` that is a character boundary of `text`.
-pub(crate) fn floor_char_boundary(text: &str, max: usize) -> usize {
-    if max >= text.len() {
-        return text.len();
-    }
-    (0..=max)
-        .rev()
-        .find(|&i| text.is_char_boundary(i))
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn codes_are_the_contract_values() {
-        for (value, status) in Status::ALL.into_iter().enumerate() {
+        for (value, &status) in Status::ALL.iter().enumerate() {
             assert_eq!(status.code(), value as i32);
             assert_eq!(Status::from_code(value as i32), Some(status));
         }
-        assert_eq!(Status::from_code(9), None);
+        assert_eq!(Status::from_code(Status::ALL.len() as i32), None);
         assert_eq!(Status::from_code(-1), None);
     }
 

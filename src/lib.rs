@@ -21,14 +21,19 @@
 //! # Ok::<(), lcm_outcome::Error>(())
 //! ```
 
+mod call;
 pub mod client;
 pub mod config;
 pub mod error;
+mod failure;
 pub mod ffi;
 pub mod log;
 pub mod message;
+mod redact;
 mod stderr;
+mod text;
 mod transport;
+mod trust;
 
 pub use client::Client;
 pub use error::{Error, Status};

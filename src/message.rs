@@ -1,5 +1,5 @@
 //! The LCM wire format: building the `SetCallOutcomeWithComments` request envelope
-//! and reading the `SetCallOutcomeWithCommentsResult` answer (design.md §2).
+//! and reading the `SetCallOutcomeWithCommentsResult` answer (docs/design.md §2).
 //!
 //! Where the vendor page contradicts itself we follow its sample request: key
 //! `OutcomeId`, topic `WebService`, whole numbers as JSON integers.
@@ -8,14 +8,12 @@ use serde::ser::Serializer;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::error::{floor_char_boundary, Error, Status};
+use crate::error::{Error, Status};
+use crate::text::{quote_body, short};
 
 /// Longest accepted string argument, in bytes: a guard for memory and time, not an
 /// LCM rule.
 pub const MAX_FIELD_BYTES: usize = 64 * 1024;
-
-/// How much of a server's body an error message may quote.
-pub(crate) const MAX_QUOTED_BYTES: usize = 200;
 
 /// One telephony outcome, as the caller gives it.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -352,34 +350,6 @@ fn rejected(error: Option<&Value>) -> Error {
     Error::new(Status::Rejected, text)
 }
 
-/// The start of a server's body for an error message: at most [`MAX_QUOTED_BYTES`]
-/// bytes of it, invalid UTF-8 replaced, marked when cut.
-pub(crate) fn quote_body(body: &[u8]) -> String {
-    if body.is_empty() {
-        return "(empty)".into();
-    }
-    let shown = body.len().min(MAX_QUOTED_BYTES);
-    let text = String::from_utf8_lossy(&body[..shown]);
-    // A replacement character is 3 bytes for 1: keep the quote within the bound.
-    let text = &text[..floor_char_boundary(&text, MAX_QUOTED_BYTES)];
-    if shown < body.len() {
-        format!("'{text}' (first {shown} of {} bytes)", body.len())
-    } else {
-        format!("'{text}'")
-    }
-}
-
-/// A value cut short enough to sit in an error message.
-pub(crate) fn short(text: &str) -> String {
-    const MAX: usize = 80;
-    let cut = floor_char_boundary(text, MAX);
-    if cut < text.len() {
-        format!("{}...", &text[..cut])
-    } else {
-        text.to_string()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -522,13 +492,5 @@ mod tests {
             err.message(),
             "LCM rejected the outcome (success: false) without an error object"
         );
-    }
-
-    #[test]
-    fn quoted_body_is_bounded() {
-        let body = vec![b'a'; 10_000];
-        let quoted = quote_body(&body);
-        assert!(quoted.len() < MAX_QUOTED_BYTES + 40, "{quoted}");
-        assert!(quoted.ends_with("(first 200 of 10000 bytes)"));
     }
 }

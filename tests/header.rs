@@ -45,3 +45,30 @@ fn header_version_macros_come_from_cargo_toml() {
     let version = unsafe { std::ffi::CStr::from_ptr(lcm_outcome::ffi::lcm_version()) };
     assert_eq!(version.to_str().unwrap(), env!("CARGO_PKG_VERSION"));
 }
+
+/// Every status macro in the header names the core's status of that value, and every
+/// status of the core has its macro: the names are tied to the one status table.
+#[test]
+fn header_status_macros_are_the_core_table() {
+    let header = include_str!(concat!(env!("OUT_DIR"), "/lcm_outcome.h"));
+    let mut seen = Vec::new();
+    for line in header.lines() {
+        let mut words = line.split_whitespace();
+        let (Some("#define"), Some(name), Some(value)) = (words.next(), words.next(), words.next())
+        else {
+            continue;
+        };
+        if name == "LCM_OK" || name.starts_with("LCM_ERR_") || name == "LCM_QUEUED" {
+            let value: i32 = value.parse().expect("a status macro is an integer literal");
+            let status = lcm_outcome::Status::from_code(value)
+                .unwrap_or_else(|| panic!("{name} = {value} is not a status of the core"));
+            assert_eq!(status.name(), name, "value {value}");
+            seen.push(status);
+        }
+    }
+    assert_eq!(
+        seen,
+        lcm_outcome::Status::ALL,
+        "one macro per status, in value order"
+    );
+}

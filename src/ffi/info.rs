@@ -2,7 +2,7 @@
 
 use std::ffi::{c_char, CStr};
 
-use super::boundary::catch_panic;
+use super::boundary::or_fallback;
 use super::lcm_status;
 use crate::error::Status;
 
@@ -29,24 +29,13 @@ pub extern "C" fn lcm_version() -> *const c_char {
 /// Thread safety: safe from any thread at any time.
 #[no_mangle]
 pub extern "C" fn lcm_status_name(status: lcm_status) -> *const c_char {
-    catch_panic(|| status_name(status))
-        .unwrap_or(c"LCM_UNKNOWN_STATUS")
-        .as_ptr()
+    or_fallback(UNKNOWN, || status_name(status)).as_ptr()
 }
 
+const UNKNOWN: &CStr = c"LCM_UNKNOWN_STATUS";
+
 fn status_name(status: lcm_status) -> &'static CStr {
-    match Status::from_code(status) {
-        Some(Status::Ok) => c"LCM_OK",
-        Some(Status::InvalidArgument) => c"LCM_ERR_INVALID_ARGUMENT",
-        Some(Status::Config) => c"LCM_ERR_CONFIG",
-        Some(Status::Connect) => c"LCM_ERR_CONNECT",
-        Some(Status::Timeout) => c"LCM_ERR_TIMEOUT",
-        Some(Status::HttpStatus) => c"LCM_ERR_HTTP_STATUS",
-        Some(Status::BadResponse) => c"LCM_ERR_BAD_RESPONSE",
-        Some(Status::Rejected) => c"LCM_ERR_REJECTED",
-        Some(Status::Internal) => c"LCM_ERR_INTERNAL",
-        None => c"LCM_UNKNOWN_STATUS",
-    }
+    Status::from_code(status).map_or(UNKNOWN, Status::c_name)
 }
 
 #[cfg(test)]
@@ -55,7 +44,7 @@ mod tests {
 
     #[test]
     fn names_agree_with_the_core() {
-        for status in Status::ALL {
+        for &status in Status::ALL {
             assert_eq!(status_name(status.code()).to_str().unwrap(), status.name());
         }
     }

@@ -58,6 +58,27 @@ pub const LCM_ERR_INTERNAL: lcm_status = 8;
 /// messages are at most `LCM_ERROR_SIZE - 1` bytes plus the terminating NUL.
 pub const LCM_ERROR_SIZE: usize = 512;
 
-// The header's constant is a literal (cbindgen copies it as written); keep it tied to
-// the core's bound.
-const _: () = assert!(LCM_ERROR_SIZE == crate::error::MAX_MESSAGE_BYTES + 1);
+// The header's constants are literals (cbindgen copies them as written); keep them
+// tied to the core's one status table and message bound. A status added to the core
+// without its constant here fails the length check.
+const _: () = {
+    use crate::error::Status;
+    let table: [(lcm_status, Status); 9] = [
+        (LCM_OK, Status::Ok),
+        (LCM_ERR_INVALID_ARGUMENT, Status::InvalidArgument),
+        (LCM_ERR_CONFIG, Status::Config),
+        (LCM_ERR_CONNECT, Status::Connect),
+        (LCM_ERR_TIMEOUT, Status::Timeout),
+        (LCM_ERR_HTTP_STATUS, Status::HttpStatus),
+        (LCM_ERR_BAD_RESPONSE, Status::BadResponse),
+        (LCM_ERR_REJECTED, Status::Rejected),
+        (LCM_ERR_INTERNAL, Status::Internal),
+    ];
+    assert!(table.len() == Status::ALL.len());
+    let mut i = 0;
+    while i < table.len() {
+        assert!(table[i].0 == table[i].1.code() && table[i].1.code() == Status::ALL[i].code());
+        i += 1;
+    }
+    assert!(LCM_ERROR_SIZE == crate::error::MAX_MESSAGE_BYTES + 1);
+};

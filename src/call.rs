@@ -1,0 +1,251 @@
+//! How does one `lcm_set_outcome` call spend its deadline? Attempts, each one HTTP
+//! exchange within what is left; retries only where [`Failure::retry`] allows them,
+//! after a backoff with jitter or the server's `Retry-After`, and never past the
+//! deadline.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use crate::client::Snapshot;
+use crate::config::Endpoint;
+use crate::error::Error;
+use crate::failure::{Failure, HttpAnswer, Retry, Target};
+use crate::log::{log, Level};
+use crate::message;
+use crate::redact::{loggable, scrub};
+
+/// Largest answer body read, in bytes; a larger one is `LCM_ERR_BAD_RESPONSE`, so
+/// that a hostile or broken server cannot exhaust the dialer's memory.
+pub const MAX_RESPONSE_BYTES: u64 = 64 * 1024;
+
+/// An attempt is not started with less time than this left: it could not connect
+/// and answer in it, and ureq gives each connection attempt at least 10 ms anyway.
+const MIN_ATTEMPT_TIME: Duration = Duration::from_millis(20);
+
+/// The first retry waits between half of this and this; each further retry doubles
+/// it, up to [`MAX_BACKOFF`].
+const FIRST_BACKOFF: Duration = Duration::from_millis(100);
+const MAX_BACKOFF: Duration = Duration::from_secs(2);
+
+/// One `lcm_set_outcome` call in flight.
+pub(crate) struct Call<'a> {
+    pub(crate) snapshot: &'a Snapshot,
+    pub(crate) endpoint: &'a Endpoint,
+    pub(crate) body: &'a [u8],
+    pub(crate) call_id: &'a str,
+}
+
+impl Call<'_> {
+    /// Attempts until success, a final failure, no retries left, or no time left.
+    pub(crate) fn run(&self, deadline: Instant) -> Result<(), Error> {
+        let settings = &self.snapshot.settings;
+        let level = settings.log_level;
+        let attempts = settings.retries + 1;
+        let mut attempt = 1;
+        loop {
+            log(level, Level::Debug, || {
+                format!(
+                    "POST {} for call {} (attempt {attempt} of {attempts})",
+                    self.endpoint.display, self.call_id
+                )
+            });
+            let (error, retry) = match self.attempt(deadline) {
+                Ok(()) => return Ok(()),
+                Err(failed) => failed,
+            };
+            let delay = match retry {
+                Retry::No => return Err(error),
+                _ if attempt == attempts => return Err(error),
+                Retry::Backoff => backoff(attempt),
+                Retry::After(asked) => asked.max(backoff(attempt)),
+            };
+            let left = deadline.saturating_duration_since(Instant::now());
+            if delay + MIN_ATTEMPT_TIME >= left {
+                return Err(error.with_note(&self.no_time_for(retry)));
+            }
+            log(level, Level::Warn, || {
+                format!(
+                    "attempt {attempt} of {attempts} for call {} failed: {}; retrying in {} ms",
+                    self.call_id,
+                    loggable(level, &error),
+                    delay.as_millis()
+                )
+            });
+            std::thread::sleep(delay);
+            attempt += 1;
+        }
+    }
+
+    /// Why a retry that was allowed did not happen.
+    fn no_time_for(&self, retry: Retry) -> String {
+        let timeout = self.snapshot.settings.timeout.as_millis();
+        match retry {
+            Retry::After(asked) => format!(
+                "LCM asked to retry after {} s, past the call's deadline (timeout_ms {timeout})",
+                asked.as_secs()
+            ),
+            _ => format!("no time left for a retry within timeout_ms ({timeout})"),
+        }
+    }
+
+    /// One HTTP exchange, within what is left of the deadline: the caller's error
+    /// and the retry decision on failure. Whatever the failure, its text has the
+    /// `auth` secret blanked: parsed JSON can hold it decoded.
+    fn attempt(&self, deadline: Instant) -> Result<(), (Error, Retry)> {
+        self.exchange(deadline).map_err(|failure| {
+            let retry = failure.retry();
+            let error = failure
+                .into_error(&self.target())
+                .map_text(|text| self.scrub(text));
+            (error, retry)
+        })
+    }
+
+    fn exchange(&self, deadline: Instant) -> Result<(), Failure> {
+        let settings = &self.snapshot.settings;
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        // Whether a connect timeout means the call's deadline rather than
+        // connect_timeout_ms (ureq rounds the budget down, so comparing clocks
+        // afterwards cannot tell).
+        let deadline_bounds_connect = settings.connect_timeout >= remaining;
+        let transport = |e| Failure::from_transport(e, deadline_bounds_connect);
+        log(settings.log_level, Level::Trace, || {
+            format!("request body: {}", String::from_utf8_lossy(self.body))
+        });
+        let mut request = self
+            .snapshot
+            .agent
+            .post(&self.endpoint.url)
+            .config()
+            .timeout_global(Some(remaining))
+            .timeout_connect(Some(settings.connect_timeout.min(remaining)))
+            .build()
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json");
+        if let Some(auth) = &settings.auth {
+            request = request.header("Authorization", auth.0.as_str());
+        }
+        let mut response = request.send(self.body).map_err(transport)?;
+
+        let status = response.status();
+        let body = response
+            .body_mut()
+            .with_config()
+            .limit(MAX_RESPONSE_BYTES)
+            .read_to_vec()
+            .map(|b| self.scrub(b));
+        log(settings.log_level, Level::Trace, || match &body {
+            Ok(b) => format!(
+                "answer: HTTP {} {}",
+                status.as_u16(),
+                String::from_utf8_lossy(b)
+            ),
+            Err(e) => format!("answer: HTTP {} (body unreadable: {e})", status.as_u16()),
+        });
+
+        if !status.is_success() {
+            return Err(Failure::HttpStatus(http_answer(&response, body)));
+        }
+        let body = body.map_err(transport)?;
+        message::parse_result(&body, self.call_id).map_err(Failure::Answer)
+    }
+
+    /// Where this call goes, for messages.
+    fn target(&self) -> Target<'_> {
+        let settings = &self.snapshot.settings;
+        Target {
+            endpoint: &self.endpoint.display,
+            proxy: self.snapshot.proxy_name(),
+            timeout: settings.timeout,
+            connect_timeout: settings.connect_timeout,
+        }
+    }
+
+    /// `text` with the `auth` secret blanked out.
+    fn scrub(&self, text: Vec<u8>) -> Vec<u8> {
+        scrub(text, self.snapshot.settings.auth.as_ref())
+    }
+}
+
+/// What a non-2xx answer says, for its message and the retry decision.
+fn http_answer(
+    response: &ureq::http::Response<ureq::Body>,
+    body: Result<Vec<u8>, ureq::Error>,
+) -> HttpAnswer {
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+    };
+    HttpAnswer {
+        code: response.status().as_u16(),
+        location: header("location").map(str::to_string),
+        retry_after: header("retry-after").and_then(retry_after),
+        body,
+    }
+}
+
+/// The delay a `Retry-After` value asks for: seconds, or an HTTP date.
+fn retry_after(value: &str) -> Option<Duration> {
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(SystemTime::now())
+            .unwrap_or(Duration::ZERO),
+    )
+}
+
+/// The delay before retry number `attempt` (1-based): exponential, with jitter so
+/// that 200 threads failing together do not come back together.
+fn backoff(attempt: u32) -> Duration {
+    let base = FIRST_BACKOFF
+        .saturating_mul(1 << (attempt - 1).min(16))
+        .min(MAX_BACKOFF);
+    // Half fixed, half random: [base/2, base).
+    let half = base / 2;
+    half + half.mul_f64(random_unit())
+}
+
+/// A number in [0, 1), from the standard library's randomly seeded hasher: jitter
+/// needs no more than that.
+fn random_unit() -> f64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(Instant::now().elapsed().as_nanos());
+    (hasher.finish() >> 11) as f64 / (1u64 << 53) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_bounded() {
+        for attempt in 1..40 {
+            let base = FIRST_BACKOFF
+                .saturating_mul(1 << (attempt - 1).min(16))
+                .min(MAX_BACKOFF);
+            let d = backoff(attempt);
+            assert!(d >= base / 2 && d < base, "attempt {attempt}: {d:?}");
+        }
+    }
+
+    #[test]
+    fn retry_after_takes_seconds_and_dates() {
+        assert_eq!(retry_after("7"), Some(Duration::from_secs(7)));
+        assert_eq!(
+            retry_after("18446744073709551615"),
+            Some(Duration::from_secs(u64::MAX))
+        );
+        assert_eq!(
+            retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+        let later = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(3600));
+        assert!(retry_after(&later).unwrap() > Duration::from_secs(3500));
+        assert_eq!(retry_after("soon"), None);
+    }
+}

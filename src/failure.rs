@@ -1,0 +1,330 @@
+//! What went wrong in one attempt, and what follows from it?
+//!
+//! A [`Failure`] names where an attempt failed. From it alone follow the status the
+//! caller gets ([`Failure::status`]), whether another attempt is allowed
+//! ([`Failure::retry`]) and the text ([`Failure::into_error`]), each a plain table
+//! over the variants, testable without a server. The question behind the table is
+//! whether the request may have reached LCM (docs/design.md §3): a failure before
+//! anything was sent is `LCM_ERR_CONNECT` and may be retried; anything later leaves
+//! the outcome unknown and is never retried.
+
+use std::time::Duration;
+
+use crate::error::{Error, Status};
+use crate::text::{display_url, quote_body, short};
+use crate::transport::{as_not_delivered, Stage};
+
+/// Whether another attempt may follow a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Retry {
+    /// Never: the request may have been acted on, or trying again cannot help.
+    No,
+    /// After the library's own backoff.
+    Backoff,
+    /// After the server's `Retry-After` (and at least the library's backoff).
+    After(Duration),
+}
+
+/// Where and why one attempt failed.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// Connecting took longer than `connect_timeout_ms`, or than what was left of the
+    /// call's deadline (`by_deadline`).
+    ConnectTimeout { by_deadline: bool },
+    /// The endpoint's (or the proxy's) host name did not resolve.
+    Resolve(String),
+    /// The proxy would not open a tunnel to the endpoint.
+    ProxyRefused(String),
+    /// The TLS handshake or certificate verification failed.
+    Tls(String),
+    /// Any other failure before the request was written.
+    Connect(String),
+    /// The request was sent; no complete answer came before the deadline.
+    AnswerTimeout,
+    /// The request was sent; the connection broke before a complete answer.
+    Broken(String),
+    /// The answer's body is larger than the library reads.
+    TooLarge(u64),
+    /// The answer is not valid HTTP.
+    NotHttp(String),
+    /// The answer's headers are larger than the library reads.
+    HeadersTooLarge { size: usize, limit: usize },
+    /// The endpoint or the proxy URL cannot be used by the HTTP client.
+    Unusable,
+    /// A transport error this table does not know.
+    Unexpected(String),
+    /// LCM answered a status other than 2xx.
+    HttpStatus(HttpAnswer),
+    /// LCM answered 2xx with a body that does not confirm the outcome (its parse
+    /// error: `LCM_ERR_BAD_RESPONSE` or `LCM_ERR_REJECTED`).
+    Answer(Error),
+}
+
+/// A non-2xx answer, as far as a message and the retry decision need it.
+#[derive(Debug)]
+pub(crate) struct HttpAnswer {
+    pub(crate) code: u16,
+    /// The `Location` header, as sent.
+    pub(crate) location: Option<String>,
+    /// The delay the `Retry-After` header asks for, when it is readable.
+    pub(crate) retry_after: Option<Duration>,
+    /// The body, or why it could not be read.
+    pub(crate) body: Result<Vec<u8>, ureq::Error>,
+}
+
+/// What a message says about where the call was going.
+pub(crate) struct Target<'a> {
+    /// The endpoint, as [`display_url`] shows it.
+    pub(crate) endpoint: &'a str,
+    /// `host:port` of the proxy in use, if any.
+    pub(crate) proxy: Option<String>,
+    pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
+}
+
+const NOT_SENT: &str = "the outcome was not sent";
+const UNKNOWN: &str = "the outcome may or may not be recorded";
+
+impl Failure {
+    /// The failure a transport error stands for. `deadline_bounds_connect` says
+    /// whether the connect limit in force was the call's deadline rather than
+    /// `connect_timeout_ms` (ureq rounds budgets down, so clocks cannot tell later).
+    pub(crate) fn from_transport(error: ureq::Error, deadline_bounds_connect: bool) -> Failure {
+        if let Some(failed) = as_not_delivered(&error) {
+            return match (&failed.error, failed.stage) {
+                (ureq::Error::Timeout(_), _) => Failure::ConnectTimeout {
+                    by_deadline: deadline_bounds_connect,
+                },
+                (e, Stage::Resolve) => Failure::Resolve(e.to_string()),
+                (ureq::Error::ConnectProxyFailed(why), _) => Failure::ProxyRefused(why.clone()),
+                (e, _) if is_tls_failure(e) => Failure::Tls(e.to_string()),
+                (e, _) => Failure::Connect(e.to_string()),
+            };
+        }
+        match error {
+            ureq::Error::Timeout(_) => Failure::AnswerTimeout,
+            ureq::Error::Io(e) => Failure::Broken(e.to_string()),
+            ureq::Error::BodyExceedsLimit(limit) => Failure::TooLarge(limit),
+            ureq::Error::Protocol(e) => Failure::NotHttp(e.to_string()),
+            ureq::Error::LargeResponseHeader(size, limit) => {
+                Failure::HeadersTooLarge { size, limit }
+            }
+            ureq::Error::BadUri(_) | ureq::Error::InvalidProxyUrl => Failure::Unusable,
+            other => Failure::Unexpected(other.to_string()),
+        }
+    }
+
+    /// The status the caller gets.
+    pub(crate) fn status(&self) -> Status {
+        match self {
+            Failure::ConnectTimeout { .. }
+            | Failure::Resolve(_)
+            | Failure::ProxyRefused(_)
+            | Failure::Tls(_)
+            | Failure::Connect(_) => Status::Connect,
+            Failure::AnswerTimeout | Failure::Broken(_) => Status::Timeout,
+            Failure::TooLarge(_) | Failure::NotHttp(_) | Failure::HeadersTooLarge { .. } => {
+                Status::BadResponse
+            }
+            Failure::Unusable => Status::Config,
+            Failure::Unexpected(_) => Status::Internal,
+            Failure::HttpStatus(_) => Status::HttpStatus,
+            Failure::Answer(error) => error.status(),
+        }
+    }
+
+    /// Whether another attempt may follow: only when the request provably was not
+    /// delivered, or the server asked for it (503, 429).
+    pub(crate) fn retry(&self) -> Retry {
+        match self {
+            Failure::ConnectTimeout { by_deadline } if !by_deadline => Retry::Backoff,
+            Failure::Resolve(_) | Failure::ProxyRefused(_) | Failure::Connect(_) => Retry::Backoff,
+            Failure::HttpStatus(answer) if matches!(answer.code, 429 | 503) => {
+                answer.retry_after.map_or(Retry::Backoff, Retry::After)
+            }
+            _ => Retry::No,
+        }
+    }
+
+    /// The caller's error, worded for `target`.
+    pub(crate) fn into_error(self, target: &Target<'_>) -> Error {
+        let status = self.status();
+        let endpoint = target.endpoint;
+        let via = match &target.proxy {
+            Some(proxy) => format!("{endpoint} through proxy {proxy}"),
+            None => endpoint.to_string(),
+        };
+        let text = match self {
+            Failure::ConnectTimeout { by_deadline: true } => format!(
+                "could not connect to {via} within the call's deadline (timeout_ms {})",
+                target.timeout.as_millis()
+            ),
+            Failure::ConnectTimeout { by_deadline: false } => format!(
+                "could not connect to {via} within connect_timeout_ms ({})",
+                target.connect_timeout.as_millis()
+            ),
+            Failure::Resolve(e) => format!("cannot resolve the host of {via}: {e}"),
+            Failure::ProxyRefused(why) => {
+                format!("the proxy would not connect to {endpoint}: {}", short(&why))
+            }
+            Failure::Tls(e) => {
+                format!("TLS with {via} failed (certificate verification or handshake): {e}")
+            }
+            Failure::Connect(e) => format!("cannot connect to {via}: {e}"),
+            Failure::AnswerTimeout => format!(
+                "no complete answer from {endpoint} within timeout_ms ({}); {UNKNOWN}",
+                target.timeout.as_millis()
+            ),
+            Failure::Broken(e) => format!(
+                "the connection to {endpoint} failed before a complete answer ({e}); {UNKNOWN}"
+            ),
+            Failure::TooLarge(limit) => {
+                format!("LCM's answer from {endpoint} is larger than {limit} bytes; {UNKNOWN}")
+            }
+            Failure::NotHttp(e) => {
+                format!("LCM's answer from {endpoint} is not valid HTTP ({e}); {UNKNOWN}")
+            }
+            Failure::HeadersTooLarge { size, limit } => format!(
+                "LCM's answer headers from {endpoint} exceed {limit} bytes ({size}); {UNKNOWN}"
+            ),
+            Failure::Unusable => format!("the endpoint {endpoint} or the proxy URL is not usable"),
+            Failure::Unexpected(e) => {
+                format!("unexpected transport error talking to {endpoint}: {e}")
+            }
+            Failure::HttpStatus(answer) => return http_status_error(answer, endpoint),
+            Failure::Answer(error) => return error,
+        };
+        if status == Status::Connect {
+            Error::new(status, format!("{text}; {NOT_SENT}"))
+        } else {
+            Error::new(status, text)
+        }
+    }
+}
+
+/// `LCM_ERR_HTTP_STATUS`: the status line, where a redirect pointed (redirects are
+/// not followed), the endpoint, and a quote of the body.
+fn http_status_error(answer: HttpAnswer, endpoint: &str) -> Error {
+    let reason = ureq::http::StatusCode::from_u16(answer.code)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
+    let mut text = format!("LCM answered HTTP {} {reason}", answer.code);
+    if (300..400).contains(&answer.code) {
+        text.push_str(" (redirects are not followed: set endpoint to the final URL");
+        if let Some(location) = &answer.location {
+            // Shown like the endpoint: no user info or query, which may be secret.
+            let shown = location
+                .parse::<ureq::http::Uri>()
+                .map(|uri| display_url(&uri))
+                .unwrap_or_else(|_| "(not a URL)".into());
+            text.push_str(&format!(", Location: {shown}"));
+        }
+        text.push(')');
+    }
+    text.push_str(&format!(" from {endpoint}"));
+    let quote = match answer.body {
+        Ok(body) => quote_body(&body),
+        Err(ureq::Error::BodyExceedsLimit(limit)) => format!("(over {limit} bytes)"),
+        Err(e) => format!("(unreadable: {e})"),
+    };
+    Error::with_body_quote(Status::HttpStatus, &text, &quote)
+}
+
+/// TLS failures surface from rustls as `InvalidData` I/O errors (or ureq's own TLS
+/// errors); retrying them cannot help.
+fn is_tls_failure(error: &ureq::Error) -> bool {
+    match error {
+        ureq::Error::Tls(_) | ureq::Error::Rustls(_) | ureq::Error::Pem(_) => true,
+        ureq::Error::Io(e) => e.kind() == std::io::ErrorKind::InvalidData,
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn target() -> Target<'static> {
+        Target {
+            endpoint: "http://127.0.0.1:9/lcm",
+            proxy: None,
+            timeout: Duration::from_millis(10_000),
+            connect_timeout: Duration::from_millis(3_000),
+        }
+    }
+
+    fn answer(code: u16, retry_after: Option<u64>) -> Failure {
+        Failure::HttpStatus(HttpAnswer {
+            code,
+            location: None,
+            retry_after: retry_after.map(Duration::from_secs),
+            body: Ok(b"{}".to_vec()),
+        })
+    }
+
+    /// The table itself: each failure's status, retry decision and the start of its
+    /// text, without a server.
+    #[test]
+    fn each_failure_has_its_status_retry_and_text() {
+        let io = || std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        let rows: Vec<(Failure, Status, Retry, &str)> = vec![
+            (Failure::ConnectTimeout { by_deadline: false }, Status::Connect, Retry::Backoff,
+             "could not connect to http://127.0.0.1:9/lcm within connect_timeout_ms (3000); the outcome was not sent"),
+            (Failure::ConnectTimeout { by_deadline: true }, Status::Connect, Retry::No,
+             "could not connect to http://127.0.0.1:9/lcm within the call's deadline (timeout_ms 10000)"),
+            (Failure::Resolve("no such host".into()), Status::Connect, Retry::Backoff,
+             "cannot resolve the host of http://127.0.0.1:9/lcm: no such host"),
+            (Failure::ProxyRefused("403".into()), Status::Connect, Retry::Backoff,
+             "the proxy would not connect to http://127.0.0.1:9/lcm: 403"),
+            (Failure::Tls("UnknownIssuer".into()), Status::Connect, Retry::No,
+             "TLS with http://127.0.0.1:9/lcm failed"),
+            (Failure::Connect("refused".into()), Status::Connect, Retry::Backoff,
+             "cannot connect to http://127.0.0.1:9/lcm: refused"),
+            (Failure::AnswerTimeout, Status::Timeout, Retry::No,
+             "no complete answer from http://127.0.0.1:9/lcm within timeout_ms (10000); the outcome may or may not be recorded"),
+            (Failure::from_transport(ureq::Error::Io(io()), false), Status::Timeout, Retry::No,
+             "the connection to http://127.0.0.1:9/lcm failed before a complete answer (reset)"),
+            (Failure::TooLarge(65536), Status::BadResponse, Retry::No,
+             "LCM's answer from http://127.0.0.1:9/lcm is larger than 65536 bytes"),
+            (Failure::HeadersTooLarge { size: 40000, limit: 32768 }, Status::BadResponse, Retry::No,
+             "LCM's answer headers from http://127.0.0.1:9/lcm exceed 32768 bytes (40000)"),
+            (Failure::Unusable, Status::Config, Retry::No, "the endpoint http://127.0.0.1:9/lcm or the proxy URL"),
+            (answer(503, None), Status::HttpStatus, Retry::Backoff, "LCM answered HTTP 503 Service Unavailable from"),
+            (answer(429, Some(7)), Status::HttpStatus, Retry::After(Duration::from_secs(7)), "LCM answered HTTP 429"),
+            (answer(500, Some(7)), Status::HttpStatus, Retry::No, "LCM answered HTTP 500 Internal Server Error"),
+            (Failure::Answer(Error::new(Status::Rejected, "LCM rejected")), Status::Rejected, Retry::No, "LCM rejected"),
+        ];
+        for (failure, status, retry, text) in rows {
+            assert_eq!(failure.status(), status, "{failure:?}");
+            assert_eq!(failure.retry(), retry, "{failure:?}");
+            let error = failure.into_error(&target());
+            assert_eq!(error.status(), status);
+            assert!(
+                error.message().starts_with(text),
+                "{} / {text}",
+                error.message()
+            );
+        }
+    }
+
+    #[test]
+    fn a_proxy_is_named_and_a_redirect_shows_its_location_without_secrets() {
+        let mut via_proxy = target();
+        via_proxy.proxy = Some("127.0.0.1:3128".into());
+        let error = Failure::Connect("refused".into()).into_error(&via_proxy);
+        assert!(error.message().contains("through proxy 127.0.0.1:3128"));
+        let redirect = Failure::HttpStatus(HttpAnswer {
+            code: 302,
+            location: Some("https://other.example/api?token=s3cr3t".into()),
+            retry_after: None,
+            body: Ok(Vec::new()),
+        });
+        let text = redirect.into_error(&target()).message().to_string();
+        assert!(
+            text.contains("Location: https://other.example/api)"),
+            "{text}"
+        );
+        assert!(!text.contains("s3cr3t"));
+    }
+}
