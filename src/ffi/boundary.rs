@@ -8,8 +8,9 @@ use std::ffi::c_char;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::{lcm_status, LCM_OK};
-use crate::error::{floor_char_boundary, Error, Status};
+use crate::error::{Error, Status};
 use crate::message::MAX_FIELD_BYTES;
+use crate::text::floor_char_boundary;
 
 /// Runs `body` behind a panic boundary and reports its result: the status code is
 /// returned, the message (or `""`) written to `err`.
@@ -21,17 +22,39 @@ pub(crate) unsafe fn report(
     err_len: usize,
     body: impl FnOnce() -> Result<(), Error>,
 ) -> lcm_status {
-    let result = catch_panic(body).and_then(|r| r);
-    match result {
-        Ok(()) => {
-            write_error_buffer(err, err_len, "");
-            LCM_OK
+    // SAFETY: forwarded from this function's contract.
+    unsafe { report_value(err, err_len, || body().map(|()| LCM_OK), Status::code) }
+}
+
+/// [`report`] for an export that returns a value: `body`'s value on success, else
+/// what `on_error` makes of the status; the message (or `""`) goes to `err`.
+///
+/// # Safety
+/// `err` is NULL or points to at least `err_len` writable bytes.
+pub(crate) unsafe fn report_value<T>(
+    err: *mut c_char,
+    err_len: usize,
+    body: impl FnOnce() -> Result<T, Error>,
+    on_error: impl FnOnce(Status) -> T,
+) -> T {
+    match catch_panic(body).and_then(|r| r) {
+        Ok(value) => {
+            // SAFETY: the buffer contract is the caller's.
+            unsafe { write_error_buffer(err, err_len, "") };
+            value
         }
         Err(e) => {
-            write_error_buffer(err, err_len, e.message());
-            e.status().code()
+            // SAFETY: as above.
+            unsafe { write_error_buffer(err, err_len, e.message()) };
+            on_error(e.status())
         }
     }
+}
+
+/// Runs `body` behind a panic boundary for an export that has no error buffer:
+/// `fallback` when it panicked.
+pub(crate) fn or_fallback<T>(fallback: T, body: impl FnOnce() -> T) -> T {
+    catch_panic(body).unwrap_or(fallback)
 }
 
 /// Runs `body`, turning a panic into an `LCM_ERR_INTERNAL` error: no unwinding

@@ -4,7 +4,7 @@
 use std::ffi::c_char;
 use std::sync::OnceLock;
 
-use super::boundary::{catch_panic, report, str_arg, write_error_buffer};
+use super::boundary::{or_fallback, report, report_value, str_arg};
 use super::lcm_status;
 use crate::error::Error;
 use crate::Client;
@@ -98,22 +98,13 @@ pub unsafe extern "C" fn lcm_configure(
 /// `err` is NULL or points to `err_len` writable bytes.
 #[no_mangle]
 pub unsafe extern "C" fn lcm_client_new(err: *mut c_char, err_len: usize) -> *mut lcm_client {
-    match catch_panic(|| {
-        Box::new(lcm_client {
+    let new = || {
+        Ok(Box::into_raw(Box::new(lcm_client {
             client: Client::new(),
-        })
-    }) {
-        Ok(handle) => {
-            // SAFETY: the buffer contract is the caller's, as documented.
-            unsafe { write_error_buffer(err, err_len, "") };
-            Box::into_raw(handle)
-        }
-        Err(e) => {
-            // SAFETY: as above.
-            unsafe { write_error_buffer(err, err_len, e.message()) };
-            std::ptr::null_mut()
-        }
-    }
+        })))
+    };
+    // SAFETY: the buffer contract is the caller's, as documented.
+    unsafe { report_value(err, err_len, new, |_| std::ptr::null_mut()) }
 }
 
 /// Sets option `key` of client `c` to `value`; as `lcm_configure`, for that client
@@ -160,5 +151,5 @@ pub unsafe extern "C" fn lcm_client_free(c: *mut lcm_client) {
     }
     // SAFETY: per the contract, c came from Box::into_raw in lcm_client_new and is
     // freed once. A panic while dropping cannot be reported; it is contained.
-    let _ = catch_panic(|| drop(unsafe { Box::from_raw(c) }));
+    or_fallback((), || drop(unsafe { Box::from_raw(c) }));
 }

@@ -2,7 +2,7 @@
 
 use std::ffi::c_void;
 
-use super::boundary::catch_panic;
+use super::boundary::or_fallback;
 use crate::log::{set_callback, Level};
 
 /// A function that receives the library's log lines instead of stderr.
@@ -70,5 +70,5 @@ const _: () = assert!(
 pub unsafe extern "C" fn lcm_set_log_callback(callback: lcm_log_callback, user: *mut c_void) {
     // Nothing in here can panic today; the boundary keeps it so if that changes.
     // SAFETY: forwarded from this function's contract.
-    let _ = catch_panic(|| unsafe { set_callback(callback, user) });
+    or_fallback((), || unsafe { set_callback(callback, user) });
 }

@@ -6,7 +6,7 @@ use super::boundary::{report, str_arg};
 use super::client::{client_arg, default_client, lcm_client};
 use super::lcm_status;
 use crate::error::Error;
-use crate::{Client, Outcome};
+use crate::Outcome;
 
 /// Records the telephony outcome of call `call_id` in LCM with the default client,
 /// synchronously: builds the `SetCallOutcomeWithComments` request, POSTs it to the
@@ -63,7 +63,7 @@ pub unsafe extern "C" fn lcm_set_outcome(
     // SAFETY: the pointer contracts are the caller's, as documented.
     unsafe {
         report(err, err_len, || {
-            let args = RawOutcome {
+            let outcome = outcome_arg(
                 call_id,
                 account_number,
                 outcome_id,
@@ -71,8 +71,8 @@ pub unsafe extern "C" fn lcm_set_outcome(
                 user_id,
                 agent_comments,
                 target_amount,
-            };
-            send(default_client(), &args)
+            )?;
+            default_client().set_outcome(&outcome)
         })
     }
 }
@@ -103,7 +103,7 @@ pub unsafe extern "C" fn lcm_client_set_outcome(
     unsafe {
         report(err, err_len, || {
             let client = client_arg(c)?;
-            let args = RawOutcome {
+            let outcome = outcome_arg(
                 call_id,
                 account_number,
                 outcome_id,
@@ -111,14 +111,19 @@ pub unsafe extern "C" fn lcm_client_set_outcome(
                 user_id,
                 agent_comments,
                 target_amount,
-            };
-            send(client, &args)
+            )?;
+            client.set_outcome(&outcome)
         })
     }
 }
 
-/// The arguments of a set-outcome call as C passed them.
-struct RawOutcome {
+/// The core's outcome for the C arguments, each string checked in the documented
+/// order (NULL, length, UTF-8); the core then validates the values and sends.
+///
+/// # Safety
+/// Each string is NULL or NUL-terminated, and stays valid for `'a`.
+#[allow(clippy::too_many_arguments)] // the C signature's seven fields
+unsafe fn outcome_arg<'a>(
     call_id: *const c_char,
     account_number: *const c_char,
     outcome_id: *const c_char,
@@ -126,22 +131,17 @@ struct RawOutcome {
     user_id: *const c_char,
     agent_comments: *const c_char,
     target_amount: f64,
-}
-
-/// Checks the C arguments in their documented order, then hands over to the core,
-/// which validates the values and sends.
-unsafe fn send(client: &Client, raw: &RawOutcome) -> Result<(), Error> {
+) -> Result<Outcome<'a>, Error> {
     // SAFETY: the string contracts are the exported functions' callers'.
-    let outcome = unsafe {
-        Outcome {
-            call_id: str_arg(raw.call_id, "call_id")?,
-            account_number: str_arg(raw.account_number, "account_number")?,
-            outcome_id: str_arg(raw.outcome_id, "outcome_id")?,
-            lead_score: raw.lead_score,
-            user_id: str_arg(raw.user_id, "user_id")?,
-            agent_comments: str_arg(raw.agent_comments, "agent_comments")?,
-            target_amount: raw.target_amount,
-        }
-    };
-    client.set_outcome(&outcome)
+    unsafe {
+        Ok(Outcome {
+            call_id: str_arg(call_id, "call_id")?,
+            account_number: str_arg(account_number, "account_number")?,
+            outcome_id: str_arg(outcome_id, "outcome_id")?,
+            lead_score,
+            user_id: str_arg(user_id, "user_id")?,
+            agent_comments: str_arg(agent_comments, "agent_comments")?,
+            target_amount,
+        })
+    }
 }
