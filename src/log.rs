@@ -101,6 +101,11 @@ thread_local! {
     static RUNNING: Cell<(*const Sink, usize)> = const { Cell::new((std::ptr::null(), 0)) };
 }
 
+/// Whether this thread is running the application's log callback now (at any depth).
+pub(crate) fn inside_callback() -> bool {
+    RUNNING.get().1 > 0
+}
+
 /// The installed callback's holder for this process, taking a reference that keeps
 /// a replacement waiting until it is dropped.
 fn current_sink() -> Option<Arc<Sink>> {

@@ -19,6 +19,7 @@ fn log_callback() {
     lines_arrive_with_their_level_and_without_prefix();
     replacing_the_callback_waits_for_running_callbacks();
     a_callback_may_replace_itself();
+    a_callback_cannot_set_an_outcome();
 }
 
 fn lines_arrive_with_their_level_and_without_prefix() {
@@ -141,4 +142,37 @@ fn a_callback_may_replace_itself() {
         1,
         "only the first line reached it; later ones went to stderr"
     );
+}
+
+static NESTED: std::sync::Mutex<Option<(lcm_status, String)>> = std::sync::Mutex::new(None);
+
+/// Tries, once, to record an outcome with the client passed as `user` from inside
+/// the callback: the library must refuse it, for C callers as for the bindings.
+unsafe extern "C" fn sets_an_outcome(_level: i32, _message: *const c_char, user: *mut c_void) {
+    let mut nested = NESTED.lock().unwrap_or_else(|e| e.into_inner());
+    if nested.is_none() {
+        // Marked before the call, so that a library that lets it through does not
+        // recurse through this callback without end.
+        *nested = Some((-1, String::new()));
+        drop(nested);
+        let result = Call::sample().send(user.cast());
+        *NESTED.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+    }
+}
+
+fn a_callback_cannot_set_an_outcome() {
+    let sim = sim();
+    let client = Client::for_endpoint(&sim.url());
+    client.set("log_level", "debug");
+    unsafe { lcm_set_log_callback(Some(sets_an_outcome), client.0.cast()) };
+    let outer = client.send(&Call::sample());
+    unsafe { lcm_set_log_callback(None, std::ptr::null_mut()) };
+    assert_status(&outer, LCM_OK, &[]);
+    let nested = NESTED.lock().unwrap().clone().expect("the callback ran");
+    assert_status(
+        &nested,
+        LCM_ERR_INVALID_ARGUMENT,
+        &["inside a log callback", "after the callback returns"],
+    );
+    assert_eq!(sim.accepted_count(), 1, "only the outer call was recorded");
 }
