@@ -169,7 +169,7 @@ impl OwnedOutcome {
 
 // ---- Building the request ---------------------------------------------------
 
-/// What the wire must carry for an OutcomeId (design.md §2): a canonical decimal
+/// What the wire must carry for an OutcomeId (docs/design.md §2): a canonical decimal
 /// integer within i64 as a number, anything else as the text itself.
 fn expected_outcome_id(text: &str) -> Value {
     let digits = text.strip_prefix('-').unwrap_or(text);
@@ -205,7 +205,7 @@ fn significant_digits(number: &str) -> String {
 }
 
 /// A double on the wire: whole values as the exact JSON integer, others as the
-/// shortest decimal that reads back as the same double (design.md §2). Rust's `{:e}`
+/// shortest decimal that reads back as the same double (docs/design.md §2). Rust's `{:e}`
 /// is a shortest round-trip form, so it gives the expected number of digits; the
 /// digits themselves may differ in the last place, since two decimals of that
 /// length can both read back as the same double (-1135528243037965.2 and
@@ -428,7 +428,7 @@ fn call_ids() -> impl Strategy<Value = (String, Value)> {
     ]
 }
 
-/// A result envelope as design.md §2 describes it, with every liberty it allows.
+/// A result envelope as docs/design.md §2 describes it, with every liberty it allows.
 fn answer(
     callid: Value,
     success: bool,
@@ -471,7 +471,7 @@ fn names() -> impl Strategy<Value = (Option<String>, Option<String>, String)> {
     )
 }
 
-/// The text of `LCM_ERR_REJECTED` for `error` (design.md §2): the error's type,
+/// The text of `LCM_ERR_REJECTED` for `error` (docs/design.md §2): the error's type,
 /// message and detail, when they are non-empty strings, each cut to 80 bytes.
 fn expected_rejection(error: Option<&Value>) -> String {
     let cut = |s: &str| {
@@ -603,7 +603,7 @@ fn c_call() -> impl Strategy<Value = Call> {
     })
 }
 
-/// The arguments the contract (design.md §3) says must be refused, by name.
+/// The arguments the contract (docs/design.md §3) says must be refused, by name.
 fn invalid_arguments(call: &Call) -> Vec<&'static str> {
     let strings = [
         &call.call_id,

@@ -44,7 +44,7 @@ pub fn misjudgement(body: &[u8], call_id: &str) -> Option<String> {
 
 /// What the body says about the call: `Some` with `message.response.success` when it
 /// is a result envelope for `call_id`, else `None`. Names compare case-insensitively
-/// and `channel`/`topic` may be absent (or null), as design.md §2 allows; every level
+/// and `channel`/`topic` may be absent (or null), as docs/design.md §2 allows; every level
 /// must be a JSON object.
 fn verdict(body: &[u8], call_id: &str) -> Option<bool> {
     let mut reader = serde_json::Deserializer::from_slice(body);
