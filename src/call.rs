@@ -127,6 +127,16 @@ impl Call<'_> {
         let mut response = request.send(self.body).map_err(transport)?;
 
         let status = response.status();
+        // Nothing was asked for (no Accept-Encoding), so compressed bytes cannot be
+        // read, and quoting them would only show noise.
+        let encoding = response
+            .headers()
+            .get("content-encoding")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_string())
+            .filter(|e| !e.is_empty() && !e.eq_ignore_ascii_case("identity"));
+        if let (true, Some(encoding)) = (status.is_success(), &encoding) {
+            return Err(Failure::Encoded(encoding.clone()));
+        }
         let body = response
             .body_mut()
             .with_config()
@@ -143,7 +153,7 @@ impl Call<'_> {
         });
 
         if !status.is_success() {
-            return Err(Failure::HttpStatus(http_answer(&response, body)));
+            return Err(Failure::HttpStatus(http_answer(&response, encoding, body)));
         }
         let body = body.map_err(transport)?;
         message::parse_result(&body, self.call_id).map_err(Failure::Answer)
@@ -169,6 +179,7 @@ impl Call<'_> {
 /// What a non-2xx answer says, for its message and the retry decision.
 fn http_answer(
     response: &ureq::http::Response<ureq::Body>,
+    encoding: Option<String>,
     body: Result<Vec<u8>, ureq::Error>,
 ) -> HttpAnswer {
     let header = |name: &str| {
@@ -182,6 +193,7 @@ fn http_answer(
         code: response.status().as_u16(),
         location: header("location").map(str::to_string),
         retry_after: header("retry-after").and_then(retry_after),
+        encoding,
         body,
     }
 }

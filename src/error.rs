@@ -8,7 +8,7 @@
 use std::ffi::CStr;
 use std::fmt;
 
-use crate::text::{floor_char_boundary, truncate_at_char_boundary};
+use crate::text::{floor_char_boundary, one_line, truncate_at_char_boundary};
 
 /// Longest error message, in bytes, not counting the terminating NUL.
 ///
@@ -108,8 +108,8 @@ pub struct Error {
 
 impl Error {
     /// An error of the given status. The message is cut to [`MAX_MESSAGE_BYTES`] at a
-    /// character boundary; control characters (a server's NUL included) become spaces
-    /// so that the text survives a trip through a C string.
+    /// character boundary; control characters (a server's NUL included) are escaped so
+    /// that the text survives a trip through a C string and stays one line.
     ///
     /// # Panics
     /// In debug builds, when `status` is [`Status::Ok`]: success is not an error.
@@ -199,12 +199,10 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-/// `text` with control characters (a server's NUL included) as spaces, so that it
-/// survives a trip through a C string.
+/// `text` on one line, control characters (a server's NUL included) escaped, so that
+/// it survives a trip through a C string and a log line.
 fn sanitized(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    one_line(text).into_owned()
 }
 
 #[cfg(test)]
@@ -253,8 +251,8 @@ mod tests {
     }
 
     #[test]
-    fn control_characters_become_spaces() {
+    fn control_characters_are_escaped() {
         let err = Error::new(Status::BadResponse, "a\0b\nc");
-        assert_eq!(err.message(), "a b c");
+        assert_eq!(err.message(), "a\\x00b\\nc");
     }
 }

@@ -49,9 +49,14 @@ pub(crate) enum Failure {
     NotHttp(String),
     /// The answer's headers are larger than the library reads.
     HeadersTooLarge { size: usize, limit: usize },
+    /// The answer's body is compressed (`Content-Encoding`), which was not asked for.
+    Encoded(String),
+    /// The answer's body could not be read to its end (a malformed chunk, a stall).
+    Unreadable(String),
     /// The endpoint or the proxy URL cannot be used by the HTTP client.
     Unusable,
-    /// A transport error this table does not know.
+    /// A transport error this table does not know, after the request may have been
+    /// sent: never `LCM_ERR_INTERNAL`, since a peer can cause it.
     Unexpected(String),
     /// LCM answered a status other than 2xx.
     HttpStatus(HttpAnswer),
@@ -68,6 +73,9 @@ pub(crate) struct HttpAnswer {
     pub(crate) location: Option<String>,
     /// The delay the `Retry-After` header asks for, when it is readable.
     pub(crate) retry_after: Option<Duration>,
+    /// The `Content-Encoding` header, when it is not `identity`: the body is then
+    /// compressed bytes, described rather than quoted.
+    pub(crate) encoding: Option<String>,
     /// The body, or why it could not be read.
     pub(crate) body: Result<Vec<u8>, ureq::Error>,
 }
@@ -110,6 +118,11 @@ impl Failure {
                 Failure::HeadersTooLarge { size, limit }
             }
             ureq::Error::BadUri(_) | ureq::Error::InvalidProxyUrl => Failure::Unusable,
+            e @ (ureq::Error::BodyStalled | ureq::Error::Http(_) | ureq::Error::StatusCode(_)) => {
+                Failure::Unreadable(e.to_string())
+            }
+            ureq::Error::Tls(e) => Failure::Broken(format!("TLS: {e}")),
+            ureq::Error::Rustls(e) => Failure::Broken(format!("TLS: {e}")),
             other => Failure::Unexpected(other.to_string()),
         }
     }
@@ -122,12 +135,13 @@ impl Failure {
             | Failure::ProxyRefused(_)
             | Failure::Tls(_)
             | Failure::Connect(_) => Status::Connect,
-            Failure::AnswerTimeout | Failure::Broken(_) => Status::Timeout,
-            Failure::TooLarge(_) | Failure::NotHttp(_) | Failure::HeadersTooLarge { .. } => {
-                Status::BadResponse
-            }
+            Failure::AnswerTimeout | Failure::Broken(_) | Failure::Unexpected(_) => Status::Timeout,
+            Failure::TooLarge(_)
+            | Failure::NotHttp(_)
+            | Failure::HeadersTooLarge { .. }
+            | Failure::Encoded(_)
+            | Failure::Unreadable(_) => Status::BadResponse,
             Failure::Unusable => Status::Config,
-            Failure::Unexpected(_) => Status::Internal,
             Failure::HttpStatus(_) => Status::HttpStatus,
             Failure::Answer(error) => error.status(),
         }
@@ -187,9 +201,21 @@ impl Failure {
             Failure::HeadersTooLarge { size, limit } => format!(
                 "LCM's answer headers from {endpoint} exceed {limit} bytes ({size}); {UNKNOWN}"
             ),
+            Failure::Encoded(encoding) => format!(
+                "LCM's answer from {endpoint} is compressed (Content-Encoding: {}), which \
+                 lcm-outcome did not ask for and does not read; {UNKNOWN}",
+                short(&encoding)
+            ),
+            Failure::Unreadable(e) => {
+                format!(
+                    "LCM's answer from {endpoint} could not be read to its end ({e}); {UNKNOWN}"
+                )
+            }
             Failure::Unusable => format!("the endpoint {endpoint} or the proxy URL is not usable"),
             Failure::Unexpected(e) => {
-                format!("unexpected transport error talking to {endpoint}: {e}")
+                format!(
+                    "the exchange with {endpoint} failed ({e}) before a complete answer; {UNKNOWN}"
+                )
             }
             Failure::HttpStatus(answer) => return http_status_error(answer, endpoint),
             Failure::Answer(error) => return error,
@@ -224,6 +250,10 @@ fn http_status_error(answer: HttpAnswer, endpoint: &str) -> Error {
     }
     text.push_str(&format!(" from {endpoint}"));
     let quote = match answer.body {
+        Ok(_) if answer.encoding.is_some() => format!(
+            "(Content-Encoding: {}, not shown)",
+            short(answer.encoding.as_deref().unwrap_or_default())
+        ),
         Ok(body) => quote_body(&body),
         Err(ureq::Error::BodyExceedsLimit(limit)) => format!("(over {limit} bytes)"),
         Err(e) => format!("(unreadable: {e})"),
@@ -259,6 +289,7 @@ mod tests {
             code,
             location: None,
             retry_after: retry_after.map(Duration::from_secs),
+            encoding: None,
             body: Ok(b"{}".to_vec()),
         })
     }
@@ -290,6 +321,12 @@ mod tests {
             (Failure::HeadersTooLarge { size: 40000, limit: 32768 }, Status::BadResponse, Retry::No,
              "LCM's answer headers from http://127.0.0.1:9/lcm exceed 32768 bytes (40000)"),
             (Failure::Unusable, Status::Config, Retry::No, "the endpoint http://127.0.0.1:9/lcm or the proxy URL"),
+            (Failure::Encoded("gzip".into()), Status::BadResponse, Retry::No,
+             "LCM's answer from http://127.0.0.1:9/lcm is compressed (Content-Encoding: gzip)"),
+            (Failure::from_transport(ureq::Error::BodyStalled, false), Status::BadResponse, Retry::No,
+             "LCM's answer from http://127.0.0.1:9/lcm could not be read to its end"),
+            (Failure::from_transport(ureq::Error::ConnectionFailed, false), Status::Timeout, Retry::No,
+             "the exchange with http://127.0.0.1:9/lcm failed"),
             (answer(503, None), Status::HttpStatus, Retry::Backoff, "LCM answered HTTP 503 Service Unavailable from"),
             (answer(429, Some(7)), Status::HttpStatus, Retry::After(Duration::from_secs(7)), "LCM answered HTTP 429"),
             (answer(500, Some(7)), Status::HttpStatus, Retry::No, "LCM answered HTTP 500 Internal Server Error"),
@@ -318,6 +355,7 @@ mod tests {
             code: 302,
             location: Some("https://other.example/api?token=s3cr3t".into()),
             retry_after: None,
+            encoding: None,
             body: Ok(Vec::new()),
         });
         let text = redirect.into_error(&target()).message().to_string();

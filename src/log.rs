@@ -64,10 +64,14 @@ pub(crate) fn log(threshold: Level, level: Level, message: impl FnOnce() -> Stri
     if level == Level::Off || level > threshold {
         return;
     }
+    // Escaped here, whatever the line holds, so that no value interpolated into it (a
+    // call id, a server's body at trace) can end it or forge another.
+    let text = message();
+    let text = crate::text::one_line(&text);
     match current_sink() {
-        Some(sink) => sink.deliver(level, message()),
+        Some(sink) => sink.deliver(level, text.into_owned()),
         None => {
-            let line = format!("lcm-outcome [{}] {}\n", level.name(), message());
+            let line = format!("lcm-outcome [{}] {text}\n", level.name());
             crate::stderr::write(line.as_bytes());
         }
     }

@@ -250,7 +250,10 @@ pub fn parse_result(body: &[u8], call_id: &str) -> Result<(), Error> {
             &quote_body(body),
         )
     };
-    let Object(envelope) = serde_json::from_slice::<Object<ResultEnvelope>>(body)
+    // .NET and IIS backends start their bodies with a UTF-8 byte-order mark, which
+    // JSON does not allow; it carries no meaning, so it is skipped.
+    let json = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let Object(envelope) = serde_json::from_slice::<Object<ResultEnvelope>>(json)
         .map_err(|e| bad(format!("is not a JSON result envelope ({e})")))?;
 
     expect_name("channel", envelope.channel.as_ref(), "LCM", false).map_err(bad)?;
@@ -444,6 +447,18 @@ mod tests {
     #[test]
     fn sample_answer_is_success() {
         parse_result(OK, "12345").unwrap();
+    }
+
+    #[test]
+    fn a_byte_order_mark_before_the_answer_is_skipped() {
+        let mut body = b"\xEF\xBB\xBF".to_vec();
+        body.extend_from_slice(OK);
+        parse_result(&body, "12345").unwrap();
+        let twice = [b"\xEF\xBB\xBF".as_slice(), &body].concat();
+        assert_eq!(
+            parse_result(&twice, "12345").unwrap_err().status(),
+            Status::BadResponse
+        );
     }
 
     #[test]

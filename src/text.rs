@@ -5,6 +5,9 @@
 //! Messages are bounded (docs/design.md §3: `LCM_ERROR_SIZE`), so every value that goes
 //! into one is cut here, never in place.
 
+use std::borrow::Cow;
+use std::fmt::Write;
+
 use ureq::http::Uri;
 
 /// How much of a server's body an error message may quote.
@@ -12,6 +15,31 @@ pub(crate) const MAX_QUOTED_BYTES: usize = 200;
 
 /// Longest value shown whole by [`short`].
 const MAX_SHORT_BYTES: usize = 80;
+
+/// `text` as one line: control characters (C0, DEL, C1), from a caller's value or a
+/// server's body, written as escapes (`\n`, `\r`, `\t`, `\x1b`, `\u{85}`), so that
+/// no value can end a log line or forge another (docs/design.md §5).
+pub(crate) fn one_line(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                let _ = write!(out, "\\x{:02x}", c as u32);
+            }
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
 
 /// The largest index `<= max` that is a character boundary of `text`.
 pub(crate) fn floor_char_boundary(text: &str, max: usize) -> usize {
@@ -83,6 +111,15 @@ pub(crate) fn display_url(uri: &Uri) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_are_escaped_onto_one_line() {
+        assert_eq!(one_line("plain é"), "plain é");
+        assert_eq!(
+            one_line("a\r\nlcm-outcome [error] forged\x1b[31m\t\0\x7f\u{85}\u{9b}"),
+            "a\\r\\nlcm-outcome [error] forged\\x1b[31m\\t\\x00\\x7f\\u{85}\\u{9b}"
+        );
+    }
 
     #[test]
     fn quoted_body_is_bounded() {
