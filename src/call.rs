@@ -153,7 +153,9 @@ impl Call<'_> {
         });
 
         if !status.is_success() {
-            return Err(Failure::HttpStatus(http_answer(&response, encoding, body)));
+            return Err(Failure::HttpStatus(Box::new(http_answer(
+                &response, encoding, body,
+            ))));
         }
         let body = body.map_err(transport)?;
         message::parse_result(&body, self.call_id).map_err(Failure::Answer)

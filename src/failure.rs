@@ -59,7 +59,7 @@ pub(crate) enum Failure {
     /// sent: never `LCM_ERR_INTERNAL`, since a peer can cause it.
     Unexpected(String),
     /// LCM answered a status other than 2xx.
-    HttpStatus(HttpAnswer),
+    HttpStatus(Box<HttpAnswer>),
     /// LCM answered 2xx with a body that does not confirm the outcome (its parse
     /// error: `LCM_ERR_BAD_RESPONSE` or `LCM_ERR_REJECTED`).
     Answer(Error),
@@ -217,7 +217,7 @@ impl Failure {
                     "the exchange with {endpoint} failed ({e}) before a complete answer; {UNKNOWN}"
                 )
             }
-            Failure::HttpStatus(answer) => return http_status_error(answer, endpoint),
+            Failure::HttpStatus(answer) => return http_status_error(*answer, endpoint),
             Failure::Answer(error) => return error,
         };
         if status == Status::Connect {
@@ -285,13 +285,13 @@ mod tests {
     }
 
     fn answer(code: u16, retry_after: Option<u64>) -> Failure {
-        Failure::HttpStatus(HttpAnswer {
+        Failure::HttpStatus(Box::new(HttpAnswer {
             code,
             location: None,
             retry_after: retry_after.map(Duration::from_secs),
             encoding: None,
             body: Ok(b"{}".to_vec()),
-        })
+        }))
     }
 
     /// The table itself: each failure's status, retry decision and the start of its
@@ -351,13 +351,13 @@ mod tests {
         via_proxy.proxy = Some("127.0.0.1:3128".into());
         let error = Failure::Connect("refused".into()).into_error(&via_proxy);
         assert!(error.message().contains("through proxy 127.0.0.1:3128"));
-        let redirect = Failure::HttpStatus(HttpAnswer {
+        let redirect = Failure::HttpStatus(Box::new(HttpAnswer {
             code: 302,
             location: Some("https://other.example/api?token=s3cr3t".into()),
             retry_after: None,
             encoding: None,
             body: Ok(Vec::new()),
-        });
+        }));
         let text = redirect.into_error(&target()).message().to_string();
         assert!(
             text.contains("Location: https://other.example/api)"),
