@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::failure::{Failure, HttpAnswer, Retry, Target};
 use crate::log::{log, Level};
 use crate::message;
-use crate::redact::{loggable, scrub};
+use crate::redact::{loggable, Redactor};
 
 /// Largest answer body read, in bytes; a larger one is `LCM_ERR_BAD_RESPONSE`, so
 /// that a hostile or broken server cannot exhaust the dialer's memory.
@@ -32,6 +32,7 @@ pub(crate) struct Call<'a> {
     pub(crate) endpoint: &'a Endpoint,
     pub(crate) body: &'a [u8],
     pub(crate) call_id: &'a str,
+    pub(crate) redactor: Redactor,
 }
 
 impl Call<'_> {
@@ -41,22 +42,41 @@ impl Call<'_> {
         let level = settings.log_level;
         let attempts = settings.retries + 1;
         let mut attempt = 1;
+        let mut fresh = false;
+        let mut resent = false;
         loop {
             log(level, Level::Debug, || {
+                let on = if fresh {
+                    ", again on a fresh connection"
+                } else {
+                    ""
+                };
                 format!(
-                    "POST {} for call {} (attempt {attempt} of {attempts})",
+                    "POST {} for call {} (attempt {attempt} of {attempts}{on})",
                     self.endpoint.display, self.call_id
                 )
             });
-            let (error, retry) = match self.attempt(deadline) {
+            let (error, retry) = match self.attempt(deadline, fresh) {
                 Ok(()) => return Ok(()),
                 Err(failed) => failed,
             };
+            fresh = false;
+            if retry == Retry::Fresh {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if resent || left < MIN_ATTEMPT_TIME {
+                    return Err(error);
+                }
+                // The server closed an idle connection as the request went out; the
+                // outcome was not received, and setting it is idempotent anyway.
+                (fresh, resent) = (true, true);
+                continue;
+            }
             let delay = match retry {
                 Retry::No => return Err(error),
                 _ if attempt == attempts => return Err(error),
                 Retry::Backoff => backoff(attempt),
                 Retry::After(asked) => asked.max(backoff(attempt)),
+                Retry::Fresh => unreachable!("handled above"),
             };
             let left = deadline.saturating_duration_since(Instant::now());
             if delay + MIN_ATTEMPT_TIME >= left {
@@ -88,19 +108,21 @@ impl Call<'_> {
     }
 
     /// One HTTP exchange, within what is left of the deadline: the caller's error
-    /// and the retry decision on failure. Whatever the failure, its text has the
-    /// `auth` secret blanked: parsed JSON can hold it decoded.
-    fn attempt(&self, deadline: Instant) -> Result<(), (Error, Retry)> {
-        self.exchange(deadline).map_err(|failure| {
+    /// and the retry decision on failure. Server text in it was scrubbed before it
+    /// was cut; the whole text is scrubbed once more, in case a secret came through
+    /// another way.
+    fn attempt(&self, deadline: Instant, fresh: bool) -> Result<(), (Error, Retry)> {
+        self.exchange(deadline, fresh).map_err(|failure| {
             let retry = failure.retry();
             let error = failure
                 .into_error(&self.target())
-                .map_text(|text| self.scrub(text));
+                .map_text(|text| self.redactor.scrub(text));
             (error, retry)
         })
     }
 
-    fn exchange(&self, deadline: Instant) -> Result<(), Failure> {
+    /// One request and its answer, on a pooled connection or (`fresh`) a new one.
+    fn exchange(&self, deadline: Instant, fresh: bool) -> Result<(), Failure> {
         let settings = &self.snapshot.settings;
         let remaining = deadline.saturating_duration_since(Instant::now());
         // Whether a connect timeout means the call's deadline rather than
@@ -111,19 +133,7 @@ impl Call<'_> {
         log(settings.log_level, Level::Trace, || {
             format!("request body: {}", String::from_utf8_lossy(self.body))
         });
-        let mut request = self
-            .snapshot
-            .agent
-            .post(&self.endpoint.url)
-            .config()
-            .timeout_global(Some(remaining))
-            .timeout_connect(Some(settings.connect_timeout.min(remaining)))
-            .build()
-            .header("Content-Type", "application/json")
-            .header("Accept", "application/json");
-        if let Some(auth) = &settings.auth {
-            request = request.header("Authorization", auth.0.as_str());
-        }
+        let request = self.request(fresh, remaining);
         let mut response = request.send(self.body).map_err(transport)?;
 
         let status = response.status();
@@ -141,24 +151,72 @@ impl Call<'_> {
             .body_mut()
             .with_config()
             .limit(MAX_RESPONSE_BYTES)
-            .read_to_vec()
-            .map(|b| self.scrub(b));
+            .read_to_vec();
         log(settings.log_level, Level::Trace, || match &body {
             Ok(b) => format!(
                 "answer: HTTP {} {}",
                 status.as_u16(),
-                String::from_utf8_lossy(b)
+                String::from_utf8_lossy(&self.redactor.scrub(b.clone()))
             ),
             Err(e) => format!("answer: HTTP {} (body unreadable: {e})", status.as_u16()),
         });
 
+        if status.as_u16() == 407 && self.snapshot.forwarded() {
+            // A forwarded request's 407 is the proxy's, not LCM's: nothing was sent on.
+            return Err(Failure::ProxyRefused(407));
+        }
         if !status.is_success() {
-            return Err(Failure::HttpStatus(Box::new(http_answer(
-                &response, encoding, body,
-            ))));
+            let body = body.map(|b| self.redactor.scrub(b));
+            let mut answer = http_answer(&response, encoding, body);
+            answer.location = answer.location.map(|l| self.redactor.scrub_str(&l));
+            return Err(Failure::HttpStatus(Box::new(answer)));
         }
         let body = body.map_err(transport)?;
-        message::parse_result(&body, self.call_id).map_err(Failure::Answer)
+        self.read_result(&body).map_err(Failure::Answer)
+    }
+
+    /// The POST for one attempt, on a pooled connection or (`fresh`) a new one, with
+    /// `remaining` of the deadline as its whole budget.
+    fn request(
+        &self,
+        fresh: bool,
+        remaining: Duration,
+    ) -> ureq::RequestBuilder<ureq::typestate::WithBody> {
+        let settings = &self.snapshot.settings;
+        let agent = if fresh {
+            &self.snapshot.fresh_agent
+        } else {
+            &self.snapshot.agent
+        };
+        let mut request = agent
+            .post(&self.endpoint.url)
+            .config()
+            .timeout_global(Some(remaining))
+            .timeout_connect(Some(settings.connect_timeout.min(remaining)))
+            .build()
+            .header("Content-Type", "application/json")
+            .header("Accept", "application/json");
+        if let Some(auth) = &settings.auth {
+            request = request.header("Authorization", auth.0.as_str());
+        }
+        if let Some(proxy_auth) = &self.snapshot.proxy_authorization {
+            request = request.header("Proxy-Authorization", proxy_auth.as_str());
+        }
+        request
+    }
+
+    /// Reads a 2xx body. A body that does not confirm the outcome is read again
+    /// scrubbed, for the text: parsing decodes JSON escapes, and a value cut short
+    /// for a message could hold part of a secret that no later scrub recognises.
+    fn read_result(&self, body: &[u8]) -> Result<(), Error> {
+        let error = match message::parse_result(body, self.call_id) {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        match message::parse_result(&self.redactor.scrub(body.to_vec()), self.call_id) {
+            Err(scrubbed) if scrubbed.status() == error.status() => Err(scrubbed),
+            _ => Err(error.map_text(|text| self.redactor.scrub(text))),
+        }
     }
 
     /// Where this call goes, for messages.
@@ -170,11 +228,6 @@ impl Call<'_> {
             timeout: settings.timeout,
             connect_timeout: settings.connect_timeout,
         }
-    }
-
-    /// `text` with the `auth` secret blanked out.
-    fn scrub(&self, text: Vec<u8>) -> Vec<u8> {
-        scrub(text, self.snapshot.settings.auth.as_ref())
     }
 }
 

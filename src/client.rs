@@ -16,11 +16,12 @@ use ureq::tls::{RootCerts, TlsConfig};
 use ureq::Agent;
 
 use crate::call::Call;
-use crate::config::{is_supported_proxy, Key, ProxySetting, Settings};
+use crate::config::{Key, Settings};
 use crate::error::Error;
 use crate::log::{log, Level};
 use crate::message::{self, Outcome};
-use crate::redact::loggable;
+use crate::proxy::{authorization, forwards, proxy_for};
+use crate::redact::{loggable, Redactor};
 use crate::transport::{MarkingConnector, MarkingResolver};
 
 pub use crate::call::MAX_RESPONSE_BYTES;
@@ -51,27 +52,41 @@ pub struct Client {
 /// (pool) built from them in the process `pid`.
 pub(crate) struct Snapshot {
     pub(crate) settings: Settings,
-    /// The proxy in use, or why none can be (a SOCKS proxy in the environment).
+    /// The proxy in use for the endpoint, or why none can be (a SOCKS proxy in the
+    /// environment).
     pub(crate) proxy: Result<Option<ureq::Proxy>, String>,
+    /// `Proxy-Authorization` for requests that a plain HTTP proxy forwards.
+    pub(crate) proxy_authorization: Option<String>,
     pub(crate) agent: Agent,
+    /// An agent that keeps no connection, for the one re-send after a pooled
+    /// connection turned out to be closed (docs/design.md §5).
+    pub(crate) fresh_agent: Agent,
     pid: u32,
 }
 
 impl Snapshot {
     /// A snapshot for `settings`, reading the proxy environment if they say so.
     fn new(settings: Settings) -> Snapshot {
-        let proxy = resolve_proxy(&settings.proxy);
+        let proxy = proxy_for(&settings.proxy, settings.endpoint.as_ref());
         Snapshot::with_proxy(settings, proxy)
     }
 
     fn with_proxy(settings: Settings, proxy: Result<Option<ureq::Proxy>, String>) -> Snapshot {
-        let agent = build_agent(&settings, proxy.clone().ok().flatten());
+        let usable = proxy.as_ref().ok().and_then(Option::as_ref);
+        let forwarded = usable.filter(|p| forwards(settings.endpoint.as_ref(), p));
         Snapshot {
+            agent: build_agent(&settings, usable, MAX_IDLE_CONNECTIONS),
+            fresh_agent: build_agent(&settings, usable, 0),
+            proxy_authorization: forwarded.and_then(authorization),
             settings,
             proxy,
-            agent,
             pid: std::process::id(),
         }
+    }
+
+    /// Whether requests go to a plain HTTP proxy in absolute form.
+    pub(crate) fn forwarded(&self) -> bool {
+        matches!(&self.proxy, Ok(Some(p)) if forwards(self.settings.endpoint.as_ref(), p))
     }
 
     /// The same settings with a new, empty pool, for a forked child. Nothing is read
@@ -86,9 +101,36 @@ impl Snapshot {
         Snapshot {
             settings,
             proxy: self.proxy.clone(),
+            proxy_authorization: self.proxy_authorization.clone(),
             agent: self.agent.clone(),
+            fresh_agent: self.fresh_agent.clone(),
             pid: self.pid,
         }
+    }
+
+    /// What this snapshot's calls must keep out of their texts: the `auth` value and
+    /// its token, the proxy's credentials, and (below `trace`) `comments`.
+    pub(crate) fn redactor(&self, comments: &str) -> Redactor {
+        let auth = self.settings.auth.as_ref().map(|a| a.0.as_str());
+        let token = auth.and_then(|a| a.split_once(' ')).map(|(_, t)| t.trim());
+        let proxy = self.proxy.as_ref().ok().and_then(Option::as_ref);
+        let password = proxy.and_then(|p| p.password());
+        let credentials = proxy
+            .zip(password)
+            .map(|(p, pass)| format!("{}:{pass}", p.username().unwrap_or_default()));
+        Redactor::new(
+            [
+                auth,
+                token,
+                password,
+                credentials.as_deref(),
+                self.proxy_authorization.as_deref(),
+            ]
+            .into_iter()
+            .flatten(),
+            comments,
+            self.settings.log_level,
+        )
     }
 
     /// `host:port` of the proxy, for messages.
@@ -188,6 +230,7 @@ impl Client {
                 endpoint,
                 body: &body,
                 call_id: outcome.call_id,
+                redactor: snapshot.redactor(outcome.agent_comments),
             }
             .run(started + settings.timeout)
         });
@@ -229,49 +272,43 @@ impl Client {
     }
 }
 
-/// The proxy `setting` asks for. From the environment, a SOCKS proxy is an error:
-/// this build does not speak SOCKS, and ureq would otherwise go around it.
-fn resolve_proxy(setting: &ProxySetting) -> Result<Option<ureq::Proxy>, String> {
-    match setting {
-        ProxySetting::Direct => Ok(None),
-        ProxySetting::Url(proxy) => Ok(Some(proxy.clone())),
-        ProxySetting::FromEnvironment => match ureq::Proxy::try_from_env() {
-            Some(p) if !is_supported_proxy(&p) => Err(
-                "the proxy in the environment (ALL_PROXY, HTTPS_PROXY or HTTP_PROXY) is a \
-                 SOCKS proxy, which lcm-outcome does not support; set the proxy option to an \
-                 http:// proxy or to 'none'"
-                    .to_string(),
-            ),
-            other => Ok(other),
-        },
-    }
-}
-
 /// The HTTP agent for `settings`: no redirects, non-2xx statuses as answers (not
-/// errors), HTTPS trust from `ca_file` or the webpki roots, and failures before
-/// sending marked as such.
-fn build_agent(settings: &Settings, proxy: Option<ureq::Proxy>) -> Agent {
+/// errors), HTTPS trust from `ca_file` or the webpki roots, failures before sending
+/// marked as such, `proxy` as a tunnel or (plain HTTP) forwarding, and up to
+/// `idle_connections` kept for reuse.
+fn build_agent(settings: &Settings, proxy: Option<&ureq::Proxy>, idle_connections: usize) -> Agent {
     let mut tls = TlsConfig::builder();
     if let Some(ca) = &settings.ca_file {
         tls = tls.root_certs(RootCerts::Specific(ca.certs.clone()));
     }
+    let (forward, tunnel) = match proxy {
+        Some(p) if forwards(settings.endpoint.as_ref(), p) => (Some(p), None),
+        other => (None, other),
+    };
     let config = Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .max_redirects_will_error(false)
         .timeout_connect(Some(settings.connect_timeout))
-        .proxy(proxy)
+        .proxy(tunnel.cloned())
         .tls_config(tls.build())
         .user_agent(concat!("lcm-outcome/", env!("CARGO_PKG_VERSION")))
-        .max_idle_connections(MAX_IDLE_CONNECTIONS)
-        .max_idle_connections_per_host(MAX_IDLE_CONNECTIONS)
+        .max_idle_connections(idle_connections)
+        .max_idle_connections_per_host(idle_connections)
         .input_buffer_size(INPUT_BUFFER_BYTES)
         .output_buffer_size(OUTPUT_BUFFER_BYTES)
         .max_response_header_size(MAX_RESPONSE_HEADER_BYTES)
         .build();
-    Agent::with_parts(
-        config,
-        MarkingConnector::default(),
-        MarkingResolver::default(),
-    )
+    match forward {
+        Some(proxy) => Agent::with_parts(
+            config,
+            MarkingConnector::forwarding(),
+            MarkingResolver::forwarding_to(proxy.uri().clone()),
+        ),
+        None => Agent::with_parts(
+            config,
+            MarkingConnector::default(),
+            MarkingResolver::default(),
+        ),
+    }
 }

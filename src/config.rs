@@ -90,9 +90,10 @@ impl Key {
     }
 
     /// Whether changing this key needs a new HTTP agent (and so a new pool). The
-    /// timeouts are set on each request, so they do not.
+    /// timeouts are set on each request, so they do not; the endpoint does, since
+    /// whether a proxy is used, and how, depends on its host and scheme.
     pub(crate) fn affects_transport(self) -> bool {
-        matches!(self, Key::CaFile | Key::Proxy)
+        matches!(self, Key::CaFile | Key::Proxy | Key::Endpoint)
     }
 }
 

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::error::{Error, Status};
 use crate::text::{display_url, quote_body, short};
-use crate::transport::{as_not_delivered, Stage};
+use crate::transport::{as_not_delivered, is_stale, Stage};
 
 /// Whether another attempt may follow a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,6 +23,9 @@ pub(crate) enum Retry {
     Backoff,
     /// After the server's `Retry-After` (and at least the library's backoff).
     After(Duration),
+    /// At once, on a fresh connection, once per call and not counted in `retries`:
+    /// a reused connection was closed by the server before any answer.
+    Fresh,
 }
 
 /// Where and why one attempt failed.
@@ -33,12 +36,16 @@ pub(crate) enum Failure {
     ConnectTimeout { by_deadline: bool },
     /// The endpoint's (or the proxy's) host name did not resolve.
     Resolve(String),
-    /// The proxy would not open a tunnel to the endpoint.
-    ProxyRefused(String),
+    /// The proxy refused to pass the request on (`CONNECT` or a forwarded request
+    /// answered with this status, e.g. 403 or 407).
+    ProxyRefused(u16),
     /// The TLS handshake or certificate verification failed.
     Tls(String),
     /// Any other failure before the request was written.
     Connect(String),
+    /// The request went out on a reused connection that the server had closed: it
+    /// failed before the first byte of an answer.
+    Stale(String),
     /// The request was sent; no complete answer came before the deadline.
     AnswerTimeout,
     /// The request was sent; the connection broke before a complete answer.
@@ -98,13 +105,19 @@ impl Failure {
     /// whether the connect limit in force was the call's deadline rather than
     /// `connect_timeout_ms` (ureq rounds budgets down, so clocks cannot tell later).
     pub(crate) fn from_transport(error: ureq::Error, deadline_bounds_connect: bool) -> Failure {
+        if is_stale(&error) {
+            return Failure::Stale(error.to_string());
+        }
         if let Some(failed) = as_not_delivered(&error) {
             return match (&failed.error, failed.stage) {
                 (ureq::Error::Timeout(_), _) => Failure::ConnectTimeout {
                     by_deadline: deadline_bounds_connect,
                 },
                 (e, Stage::Resolve) => Failure::Resolve(e.to_string()),
-                (ureq::Error::ConnectProxyFailed(why), _) => Failure::ProxyRefused(why.clone()),
+                (ureq::Error::ConnectProxyFailed(why), _) => match proxy_status(why) {
+                    Some(code) => Failure::ProxyRefused(code),
+                    None => Failure::Connect(format!("the proxy failed: {why}")),
+                },
                 (e, _) if is_tls_failure(e) => Failure::Tls(e.to_string()),
                 (e, _) => Failure::Connect(e.to_string()),
             };
@@ -135,7 +148,10 @@ impl Failure {
             | Failure::ProxyRefused(_)
             | Failure::Tls(_)
             | Failure::Connect(_) => Status::Connect,
-            Failure::AnswerTimeout | Failure::Broken(_) | Failure::Unexpected(_) => Status::Timeout,
+            Failure::Stale(_)
+            | Failure::AnswerTimeout
+            | Failure::Broken(_)
+            | Failure::Unexpected(_) => Status::Timeout,
             Failure::TooLarge(_)
             | Failure::NotHttp(_)
             | Failure::HeadersTooLarge { .. }
@@ -152,7 +168,8 @@ impl Failure {
     pub(crate) fn retry(&self) -> Retry {
         match self {
             Failure::ConnectTimeout { by_deadline } if !by_deadline => Retry::Backoff,
-            Failure::Resolve(_) | Failure::ProxyRefused(_) | Failure::Connect(_) => Retry::Backoff,
+            Failure::Resolve(_) | Failure::Connect(_) => Retry::Backoff,
+            Failure::Stale(_) => Retry::Fresh,
             Failure::HttpStatus(answer) if matches!(answer.code, 429 | 503) => {
                 answer.retry_after.map_or(Retry::Backoff, Retry::After)
             }
@@ -163,12 +180,29 @@ impl Failure {
     /// The caller's error, worded for `target`.
     pub(crate) fn into_error(self, target: &Target<'_>) -> Error {
         let status = self.status();
+        match self {
+            Failure::HttpStatus(answer) => http_status_error(*answer, target.endpoint),
+            Failure::Answer(error) => error,
+            Failure::ConnectTimeout { .. }
+            | Failure::Resolve(_)
+            | Failure::ProxyRefused(_)
+            | Failure::Tls(_)
+            | Failure::Connect(_) => Error::new(
+                status,
+                format!("{}; {NOT_SENT}", self.not_sent_text(target)),
+            ),
+            other => Error::new(status, other.after_sending_text(target)),
+        }
+    }
+
+    /// What went wrong before anything was sent.
+    fn not_sent_text(&self, target: &Target<'_>) -> String {
         let endpoint = target.endpoint;
         let via = match &target.proxy {
             Some(proxy) => format!("{endpoint} through proxy {proxy}"),
             None => endpoint.to_string(),
         };
-        let text = match self {
+        match self {
             Failure::ConnectTimeout { by_deadline: true } => format!(
                 "could not connect to {via} within the call's deadline (timeout_ms {})",
                 target.timeout.as_millis()
@@ -178,13 +212,29 @@ impl Failure {
                 target.connect_timeout.as_millis()
             ),
             Failure::Resolve(e) => format!("cannot resolve the host of {via}: {e}"),
-            Failure::ProxyRefused(why) => {
-                format!("the proxy would not connect to {endpoint}: {}", short(&why))
-            }
+            Failure::ProxyRefused(code) => format!(
+                "the proxy {} refused to pass the request to {endpoint}: it answered HTTP \
+                 {code} {}; check the proxy's access rules and credentials",
+                target.proxy.as_deref().unwrap_or("(unknown)"),
+                reason(*code)
+            ),
             Failure::Tls(e) => {
                 format!("TLS with {via} failed (certificate verification or handshake): {e}")
             }
             Failure::Connect(e) => format!("cannot connect to {via}: {e}"),
+            _ => format!("cannot reach {via}"),
+        }
+    }
+
+    /// What went wrong once the request may have been sent (or, for `Unusable`,
+    /// could not be).
+    fn after_sending_text(&self, target: &Target<'_>) -> String {
+        let endpoint = target.endpoint;
+        match self {
+            Failure::Stale(e) => format!(
+                "the server closed the pooled connection to {endpoint} before answering ({e}), \
+                 and no time was left to send again on a fresh connection; {UNKNOWN}"
+            ),
             Failure::AnswerTimeout => format!(
                 "no complete answer from {endpoint} within timeout_ms ({}); {UNKNOWN}",
                 target.timeout.as_millis()
@@ -204,26 +254,16 @@ impl Failure {
             Failure::Encoded(encoding) => format!(
                 "LCM's answer from {endpoint} is compressed (Content-Encoding: {}), which \
                  lcm-outcome did not ask for and does not read; {UNKNOWN}",
-                short(&encoding)
+                short(encoding)
             ),
-            Failure::Unreadable(e) => {
-                format!(
-                    "LCM's answer from {endpoint} could not be read to its end ({e}); {UNKNOWN}"
-                )
-            }
+            Failure::Unreadable(e) => format!(
+                "LCM's answer from {endpoint} could not be read to its end ({e}); {UNKNOWN}"
+            ),
             Failure::Unusable => format!("the endpoint {endpoint} or the proxy URL is not usable"),
-            Failure::Unexpected(e) => {
-                format!(
-                    "the exchange with {endpoint} failed ({e}) before a complete answer; {UNKNOWN}"
-                )
-            }
-            Failure::HttpStatus(answer) => return http_status_error(*answer, endpoint),
-            Failure::Answer(error) => return error,
-        };
-        if status == Status::Connect {
-            Error::new(status, format!("{text}; {NOT_SENT}"))
-        } else {
-            Error::new(status, text)
+            Failure::Unexpected(e) => format!(
+                "the exchange with {endpoint} failed ({e}) before a complete answer; {UNKNOWN}"
+            ),
+            _ => format!("the exchange with {endpoint} failed; {UNKNOWN}"),
         }
     }
 }
@@ -231,11 +271,7 @@ impl Failure {
 /// `LCM_ERR_HTTP_STATUS`: the status line, where a redirect pointed (redirects are
 /// not followed), the endpoint, and a quote of the body.
 fn http_status_error(answer: HttpAnswer, endpoint: &str) -> Error {
-    let reason = ureq::http::StatusCode::from_u16(answer.code)
-        .ok()
-        .and_then(|s| s.canonical_reason())
-        .unwrap_or("");
-    let mut text = format!("LCM answered HTTP {} {reason}", answer.code);
+    let mut text = format!("LCM answered HTTP {} {}", answer.code, reason(answer.code));
     if (300..400).contains(&answer.code) {
         text.push_str(" (redirects are not followed: set endpoint to the final URL");
         if let Some(location) = &answer.location {
@@ -259,6 +295,27 @@ fn http_status_error(answer: HttpAnswer, endpoint: &str) -> Error {
         Err(e) => format!("(unreadable: {e})"),
     };
     Error::with_body_quote(Status::HttpStatus, &text, &quote)
+}
+
+/// The reason phrase of an HTTP status, `""` for an unknown one.
+fn reason(code: u16) -> &'static str {
+    ureq::http::StatusCode::from_u16(code)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("")
+}
+
+/// The status a proxy answered `CONNECT` with, from ureq's text for it
+/// (`proxy server responded 407/407`); `None` when it did not answer.
+fn proxy_status(why: &str) -> Option<u16> {
+    let digits: String = why
+        .split_once("responded")?
+        .1
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 /// TLS failures surface from rustls as `InvalidData` I/O errors (or ureq's own TLS
@@ -306,8 +363,10 @@ mod tests {
              "could not connect to http://127.0.0.1:9/lcm within the call's deadline (timeout_ms 10000)"),
             (Failure::Resolve("no such host".into()), Status::Connect, Retry::Backoff,
              "cannot resolve the host of http://127.0.0.1:9/lcm: no such host"),
-            (Failure::ProxyRefused("403".into()), Status::Connect, Retry::Backoff,
-             "the proxy would not connect to http://127.0.0.1:9/lcm: 403"),
+            (Failure::ProxyRefused(407), Status::Connect, Retry::No,
+             "the proxy (unknown) refused to pass the request to http://127.0.0.1:9/lcm: it answered HTTP 407 Proxy Authentication Required"),
+            (Failure::Stale("closed".into()), Status::Timeout, Retry::Fresh,
+             "the server closed the pooled connection to http://127.0.0.1:9/lcm before answering (closed)"),
             (Failure::Tls("UnknownIssuer".into()), Status::Connect, Retry::No,
              "TLS with http://127.0.0.1:9/lcm failed"),
             (Failure::Connect("refused".into()), Status::Connect, Retry::Backoff,
@@ -343,6 +402,12 @@ mod tests {
                 error.message()
             );
         }
+    }
+
+    #[test]
+    fn a_proxy_refusal_is_read_from_ureqs_text() {
+        assert_eq!(proxy_status("proxy server responded 407/407"), Some(407));
+        assert_eq!(proxy_status("proxy server did not respond"), None);
     }
 
     #[test]

@@ -20,6 +20,7 @@ use proptest::test_runner::{FileFailurePersistence, RngSeed};
 use serde_json::{json, Map, Value};
 
 use common::*;
+use lcm_outcome::error::MAX_MESSAGE_BYTES;
 use lcm_outcome::ffi::*;
 use lcm_outcome::message::{
     build_request, parse_result, MAX_FIELD_BYTES, REQUEST_SUBTOPIC, RESULT_SUBTOPIC,
@@ -496,9 +497,27 @@ fn expected_rejection(error: Option<&Value>) -> String {
             parts.join(", ")
         )
     };
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
+    // Control characters are escaped onto one line (docs/design.md §5), then the
+    // whole text is cut to the message bound at a character boundary.
+    let mut escaped = String::new();
+    for c in text.chars() {
+        match c {
+            '\n' => escaped.push_str("\\n"),
+            '\r' => escaped.push_str("\\r"),
+            '\t' => escaped.push_str("\\t"),
+            c if c.is_control() && (c as u32) < 0x80 => {
+                escaped.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() => escaped.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => escaped.push(c),
+        }
+    }
+    let end = (0..=escaped.len().min(MAX_MESSAGE_BYTES))
+        .rev()
+        .find(|&i| escaped.is_char_boundary(i))
+        .unwrap_or(0);
+    escaped.truncate(end);
+    escaped
 }
 
 proptest! {
