@@ -296,14 +296,14 @@ namespace LcmOutcome
         /// <param name="agentComments"><c>AgentComments</c>; may be empty, not null.</param>
         /// <param name="targetAmount"><c>TargetAmount</c>; finite.</param>
         /// <exception cref="LcmException">
-        /// The subclass of the status: <see cref="LcmInvalidArgumentException"/> or
+        /// The subclass of the status: <see cref="LcmInvalidArgumentException"/> (also when
+        /// called from inside a log handler, see <see cref="SetLogHandler"/>) or
         /// <see cref="LcmConfigException"/> (nothing was sent),
         /// <see cref="LcmConnectException"/> (not delivered; safe to retry),
         /// <see cref="LcmTimeoutException"/> (outcome unknown),
         /// <see cref="LcmHttpStatusException"/>, <see cref="LcmBadResponseException"/>,
         /// <see cref="LcmRejectedException"/> or <see cref="LcmInternalException"/>.
         /// </exception>
-        /// <exception cref="InvalidOperationException">Called from inside a log handler (see <see cref="SetLogHandler"/>).</exception>
         public static void SetOutcome(string callId, string accountNumber, string outcomeId,
                                       double leadScore, string userId, string agentComments,
                                       double targetAmount)
@@ -351,7 +351,8 @@ namespace LcmOutcome
         /// must not reach native code) and does not change the call's result. It may call
         /// <see cref="SetLogHandler"/> and <c>Configure</c>, but not <c>SetOutcome</c>
         /// (whose own lines would come back to it), which throws
-        /// <see cref="InvalidOperationException"/> there.
+        /// <see cref="LcmInvalidArgumentException"/> there and sends nothing, as the C
+        /// API's <c>lcm_set_outcome</c> refuses it inside a log callback.
         /// </para>
         /// <para>
         /// When this returns, no other thread is still running the previous handler.
@@ -425,9 +426,9 @@ namespace LcmOutcome
         /// <param name="userId">The agent's id (<c>UserID</c>); mandatory.</param>
         /// <param name="agentComments"><c>AgentComments</c>; may be empty, not null.</param>
         /// <param name="targetAmount"><c>TargetAmount</c>; finite.</param>
-        /// <exception cref="LcmException">The subclass of the status, as for <see cref="Lcm.SetOutcome"/>.</exception>
+        /// <exception cref="LcmException">The subclass of the status, as for <see cref="Lcm.SetOutcome"/>
+        /// (<see cref="LcmInvalidArgumentException"/> from inside a log handler too).</exception>
         /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
-        /// <exception cref="InvalidOperationException">Called from inside a log handler (see <see cref="Lcm.SetLogHandler"/>).</exception>
         public void SetOutcome(string callId, string accountNumber, string outcomeId,
                                double leadScore, string userId, string agentComments,
                                double targetAmount)
@@ -545,11 +546,16 @@ namespace LcmOutcome
             }
         }
 
+        // Throws what the library answers to lcm_set_outcome inside its log callback.
+        // The library refuses it itself; this covers a native library built before it
+        // did, which would run the handler again for each line of the inner call, and
+        // that call would send, until the stack overflowed and ended the process.
         internal static void RefuseInsideHandler()
         {
             if (depth > 0)
-                throw new InvalidOperationException(
-                    "SetOutcome cannot be called from inside a log handler");
+                throw new LcmInvalidArgumentException(
+                    "SetOutcome was called from inside a log handler; a handler may configure " +
+                    "and replace handlers, but not send (its own log lines would come back to it)");
         }
 
         // Called by native code: no exception may leave it (on .NET it would end the
