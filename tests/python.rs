@@ -9,45 +9,9 @@
 
 mod common;
 
-use std::ffi::OsString;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use common::*;
-
-fn python() -> OsString {
-    std::env::var_os("PYTHON3").unwrap_or_else(|| "python3".into())
-}
-
-/// Whether `python3` runs. Under `CI=true` its absence is a failure.
-fn python_available() -> bool {
-    present_or_skip(
-        succeeds(
-            Command::new(python()).args(["-c", "import sys; assert sys.version_info >= (3, 8)"]),
-        ),
-        &format!("{:?} not found or older than 3.8", python()),
-        "install Python 3.8 or later (Debian: apt-get install python3 python3-venv)",
-    )
-}
-
-fn library() -> PathBuf {
-    let lib = lib_dir().join("liblcm_outcome.so");
-    assert!(lib.is_file(), "{} was not built", lib.display());
-    lib
-}
-
-/// `program` in a clean environment (no `LCM_*` variable of ours, no proxy) that
-/// loads this test build's library and writes no bytecode into the source tree.
-fn python_command(program: &Path) -> Command {
-    let mut command = clean_command(program);
-    command
-        .env("LCM_OUTCOME_LIB", library())
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env_remove("PYTHONPATH")
-        .env_remove("PYTHONHOME")
-        .current_dir(repo_dir());
-    command
-}
 
 /// From unittest's summary: how many tests ran, and how many of them were skipped.
 fn unittest_counts(report: &str) -> (usize, usize) {

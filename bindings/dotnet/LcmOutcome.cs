@@ -111,23 +111,59 @@ namespace LcmOutcome
             Detail = detail;
         }
 
+        // For the subclasses: their status is the one the table pairs with their class.
+        internal LcmException(Type raisedFor, string detail)
+            : this(StatusOf(raisedFor), detail)
+        {
+        }
+
+        // The binding's only pairing of error statuses with exception classes (a class
+        // per LCM_ERR_* status): For reads it one way, each subclass's constructor the
+        // other. tests/bindings_agree.rs checks it against include/lcm_outcome.h.
+        private static readonly Subclass[] Subclasses =
+        {
+            Subclass.Of(LcmStatus.InvalidArgument, d => new LcmInvalidArgumentException(d)),
+            Subclass.Of(LcmStatus.Config, d => new LcmConfigException(d)),
+            Subclass.Of(LcmStatus.Connect, d => new LcmConnectException(d)),
+            Subclass.Of(LcmStatus.Timeout, d => new LcmTimeoutException(d)),
+            Subclass.Of(LcmStatus.HttpStatus, d => new LcmHttpStatusException(d)),
+            Subclass.Of(LcmStatus.BadResponse, d => new LcmBadResponseException(d)),
+            Subclass.Of(LcmStatus.Rejected, d => new LcmRejectedException(d)),
+            Subclass.Of(LcmStatus.Internal, d => new LcmInternalException(d)),
+        };
+
         /// <summary>
-        /// The exception type for <paramref name="status"/>: a subclass for each status
-        /// this version knows, this class for any other.
+        /// The exception for <paramref name="status"/>: its subclass when this version
+        /// has one, this class for any other status.
         /// </summary>
         internal static LcmException For(LcmStatus status, string detail)
         {
-            switch (status)
+            foreach (var subclass in Subclasses)
             {
-                case LcmStatus.InvalidArgument: return new LcmInvalidArgumentException(detail);
-                case LcmStatus.Config: return new LcmConfigException(detail);
-                case LcmStatus.Connect: return new LcmConnectException(detail);
-                case LcmStatus.Timeout: return new LcmTimeoutException(detail);
-                case LcmStatus.HttpStatus: return new LcmHttpStatusException(detail);
-                case LcmStatus.BadResponse: return new LcmBadResponseException(detail);
-                case LcmStatus.Rejected: return new LcmRejectedException(detail);
-                case LcmStatus.Internal: return new LcmInternalException(detail);
-                default: return new LcmException(status, detail);
+                if (subclass.Status == status) return subclass.Create(detail);
+            }
+            return new LcmException(status, detail);
+        }
+
+        private static LcmStatus StatusOf(Type raisedFor)
+        {
+            foreach (var subclass in Subclasses)
+            {
+                if (subclass.Class == raisedFor) return subclass.Status;
+            }
+            throw new InvalidOperationException(raisedFor.Name + " is missing from LcmException's table");
+        }
+
+        private sealed class Subclass
+        {
+            internal LcmStatus Status;
+            internal Type Class;
+            internal Func<string, LcmException> Create;
+
+            // Generic so that the class is named once, in the constructor call.
+            internal static Subclass Of<T>(LcmStatus status, Func<string, T> create) where T : LcmException
+            {
+                return new Subclass { Status = status, Class = typeof(T), Create = d => create(d) };
             }
         }
     }
@@ -136,56 +172,56 @@ namespace LcmOutcome
     public sealed class LcmInvalidArgumentException : LcmException
     {
         /// <summary>Wraps the library's message.</summary>
-        public LcmInvalidArgumentException(string detail) : base(LcmStatus.InvalidArgument, detail) { }
+        public LcmInvalidArgumentException(string detail) : base(typeof(LcmInvalidArgumentException), detail) { }
     }
 
     /// <summary><see cref="LcmStatus.Config"/>: missing or bad configuration; nothing was sent.</summary>
     public sealed class LcmConfigException : LcmException
     {
         /// <summary>Wraps the library's message.</summary>
-        public LcmConfigException(string detail) : base(LcmStatus.Config, detail) { }
+        public LcmConfigException(string detail) : base(typeof(LcmConfigException), detail) { }
     }
 
     /// <summary><see cref="LcmStatus.Connect"/>: not delivered; safe to send again.</summary>
     public sealed class LcmConnectException : LcmException
     {
         /// <summary>Wraps the library's message.</summary>
-        public LcmConnectException(string detail) : base(LcmStatus.Connect, detail) { }
+        public LcmConnectException(string detail) : base(typeof(LcmConnectException), detail) { }
     }
 
     /// <summary><see cref="LcmStatus.Timeout"/>: no complete answer in time; the outcome may or may not be recorded.</summary>
     public sealed class LcmTimeoutException : LcmException
     {
         /// <summary>Wraps the library's message.</summary>
-        public LcmTimeoutException(string detail) : base(LcmStatus.Timeout, detail) { }
+        public LcmTimeoutException(string detail) : base(typeof(LcmTimeoutException), detail) { }
     }
 
     /// <summary><see cref="LcmStatus.HttpStatus"/>: the server answered a non-2xx status.</summary>
     public sealed class LcmHttpStatusException : LcmException
     {
         /// <summary>Wraps the library's message.</summary>
-        public LcmHttpStatusException(string detail) : base(LcmStatus.HttpStatus, detail) { }
+        public LcmHttpStatusException(string detail) : base(typeof(LcmHttpStatusException), detail) { }
     }
 
     /// <summary><see cref="LcmStatus.BadResponse"/>: a 2xx answer that is not a valid result for this call.</summary>
     public sealed class LcmBadResponseException : LcmException
     {
         /// <summary>Wraps the library's message.</summary>
-        public LcmBadResponseException(string detail) : base(LcmStatus.BadResponse, detail) { }
+        public LcmBadResponseException(string detail) : base(typeof(LcmBadResponseException), detail) { }
     }
 
     /// <summary><see cref="LcmStatus.Rejected"/>: LCM answered <c>success: false</c>.</summary>
     public sealed class LcmRejectedException : LcmException
     {
         /// <summary>Wraps the library's message.</summary>
-        public LcmRejectedException(string detail) : base(LcmStatus.Rejected, detail) { }
+        public LcmRejectedException(string detail) : base(typeof(LcmRejectedException), detail) { }
     }
 
     /// <summary><see cref="LcmStatus.Internal"/>: a bug in the library; the process stays alive.</summary>
     public sealed class LcmInternalException : LcmException
     {
         /// <summary>Wraps the library's message.</summary>
-        public LcmInternalException(string detail) : base(LcmStatus.Internal, detail) { }
+        public LcmInternalException(string detail) : base(typeof(LcmInternalException), detail) { }
     }
 
     /// <summary>
@@ -260,14 +296,14 @@ namespace LcmOutcome
         /// <param name="agentComments"><c>AgentComments</c>; may be empty, not null.</param>
         /// <param name="targetAmount"><c>TargetAmount</c>; finite.</param>
         /// <exception cref="LcmException">
-        /// The subclass of the status: <see cref="LcmInvalidArgumentException"/> or
+        /// The subclass of the status: <see cref="LcmInvalidArgumentException"/> (also when
+        /// called from inside a log handler, see <see cref="SetLogHandler"/>) or
         /// <see cref="LcmConfigException"/> (nothing was sent),
         /// <see cref="LcmConnectException"/> (not delivered; safe to retry),
         /// <see cref="LcmTimeoutException"/> (outcome unknown),
         /// <see cref="LcmHttpStatusException"/>, <see cref="LcmBadResponseException"/>,
         /// <see cref="LcmRejectedException"/> or <see cref="LcmInternalException"/>.
         /// </exception>
-        /// <exception cref="InvalidOperationException">Called from inside a log handler (see <see cref="SetLogHandler"/>).</exception>
         public static void SetOutcome(string callId, string accountNumber, string outcomeId,
                                       double leadScore, string userId, string agentComments,
                                       double targetAmount)
@@ -315,7 +351,8 @@ namespace LcmOutcome
         /// must not reach native code) and does not change the call's result. It may call
         /// <see cref="SetLogHandler"/> and <c>Configure</c>, but not <c>SetOutcome</c>
         /// (whose own lines would come back to it), which throws
-        /// <see cref="InvalidOperationException"/> there.
+        /// <see cref="LcmInvalidArgumentException"/> there and sends nothing, as the C
+        /// API's <c>lcm_set_outcome</c> refuses it inside a log callback.
         /// </para>
         /// <para>
         /// When this returns, no other thread is still running the previous handler.
@@ -389,9 +426,9 @@ namespace LcmOutcome
         /// <param name="userId">The agent's id (<c>UserID</c>); mandatory.</param>
         /// <param name="agentComments"><c>AgentComments</c>; may be empty, not null.</param>
         /// <param name="targetAmount"><c>TargetAmount</c>; finite.</param>
-        /// <exception cref="LcmException">The subclass of the status, as for <see cref="Lcm.SetOutcome"/>.</exception>
+        /// <exception cref="LcmException">The subclass of the status, as for <see cref="Lcm.SetOutcome"/>
+        /// (<see cref="LcmInvalidArgumentException"/> from inside a log handler too).</exception>
         /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
-        /// <exception cref="InvalidOperationException">Called from inside a log handler (see <see cref="Lcm.SetLogHandler"/>).</exception>
         public void SetOutcome(string callId, string accountNumber, string outcomeId,
                                double leadScore, string userId, string agentComments,
                                double targetAmount)
@@ -509,11 +546,16 @@ namespace LcmOutcome
             }
         }
 
+        // Throws what the library answers to lcm_set_outcome inside its log callback.
+        // The library refuses it itself; this covers a native library built before it
+        // did, which would run the handler again for each line of the inner call, and
+        // that call would send, until the stack overflowed and ended the process.
         internal static void RefuseInsideHandler()
         {
             if (depth > 0)
-                throw new InvalidOperationException(
-                    "SetOutcome cannot be called from inside a log handler");
+                throw new LcmInvalidArgumentException(
+                    "SetOutcome was called from inside a log handler; a handler may configure " +
+                    "and replace handlers, but not send (its own log lines would come back to it)");
         }
 
         // Called by native code: no exception may leave it (on .NET it would end the

@@ -4,8 +4,10 @@
 #![allow(dead_code)]
 
 pub mod logs;
+pub mod mono;
 pub mod native;
 pub mod process;
+pub mod python;
 pub mod quickstart;
 pub mod toolchain;
 
@@ -14,13 +16,18 @@ use std::path::PathBuf;
 
 use lcm_outcome::ffi::*;
 pub use lcm_sim::{Faults, Sim, SimConfig};
-// Not every test binary captures logs, builds native programs or runs other ones.
+// Not every test binary captures logs, builds native programs, runs other ones or
+// drives another language's binding.
 #[allow(unused_imports)]
 pub use logs::*;
+#[allow(unused_imports)]
+pub use mono::*;
 #[allow(unused_imports)]
 pub use native::*;
 #[allow(unused_imports)]
 pub use process::*;
+#[allow(unused_imports)]
+pub use python::*;
 #[allow(unused_imports)]
 pub use quickstart::*;
 #[allow(unused_imports)]

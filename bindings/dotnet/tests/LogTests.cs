@@ -126,17 +126,31 @@ namespace LcmOutcome.Tests
             using (var client = ClientFor(sim.Url))
             {
                 client.Configure("log_level", "debug");
-                int refused = 0;
-                Lcm.SetLogHandler((level, text) =>
+                // The default client reaches the sim too, so that nothing but the rule can
+                // stop its call.
+                Lcm.Configure("endpoint", sim.Url);
+                Lcm.Configure("proxy", "none");
+                var refusals = new ConcurrentQueue<LcmException>();
+                var others = new ConcurrentQueue<Exception>();
+                Action<Action> attempt = send =>
                 {
                     try
                     {
-                        Send(client, "dn-log-inner");
+                        send();
                     }
-                    catch (InvalidOperationException)
+                    catch (LcmException e)
                     {
-                        System.Threading.Interlocked.Increment(ref refused);
+                        refusals.Enqueue(e);
                     }
+                    catch (Exception e)
+                    {
+                        others.Enqueue(e);
+                    }
+                };
+                Lcm.SetLogHandler((level, text) =>
+                {
+                    attempt(() => Send(client, "dn-log-inner"));
+                    attempt(() => Lcm.SetOutcome("dn-log-inner-default", Account, "1", 0, "testagent", "", 0));
                 });
                 try
                 {
@@ -145,8 +159,19 @@ namespace LcmOutcome.Tests
                 finally
                 {
                     Lcm.SetLogHandler(null);
+                    Lcm.Configure("endpoint", "");
+                    Lcm.Configure("proxy", "");
                 }
-                Assert.True(refused > 0, "SetOutcome inside the handler was not refused");
+                Assert.Equal(0, others.Count, "other exceptions: " + string.Join(" | ", others));
+                Assert.True(refusals.Count >= 2, "both clients' calls inside the handler were refused");
+                foreach (var e in refusals)
+                {
+                    // The wrapper refuses as the library does (lcm_set_outcome inside its
+                    // log callback): either may be the one that answers.
+                    Assert.Equal(typeof(LcmInvalidArgumentException), e.GetType(), e.Message);
+                    Assert.Equal(LcmStatus.InvalidArgument, e.Status, "status");
+                    Assert.Contains("was called from inside a log", e.Detail, "message");
+                }
                 Assert.Equal("dn-log-outer", (string)sim.Recorded().Single()["callid"], "the only outcome recorded");
             }
         }

@@ -1,8 +1,9 @@
-"""One exception class per ``lcm_status`` error code, under :class:`LcmError`."""
+"""Which exception does each ``lcm_status`` code raise? One class per error code,
+under :class:`LcmError`, all derived from the one table of statuses below."""
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Type
+from typing import Callable, Dict, Optional, Type, TypeVar
 
 __all__ = [
     "LcmError",
@@ -18,8 +19,26 @@ __all__ = [
     "LCM_OK",
 ]
 
+# Every status this binding knows, by value, with its name in the C header. This is
+# the binding's only copy of the table: the constants, each class's ``status`` and
+# ``status_name`` and :func:`error_for` all derive from it, and
+# tests/bindings_agree.rs checks it against include/lcm_outcome.h.
+_STATUS_NAMES: Dict[int, str] = {
+    0: "LCM_OK",
+    1: "LCM_ERR_INVALID_ARGUMENT",
+    2: "LCM_ERR_CONFIG",
+    3: "LCM_ERR_CONNECT",
+    4: "LCM_ERR_TIMEOUT",
+    5: "LCM_ERR_HTTP_STATUS",
+    6: "LCM_ERR_BAD_RESPONSE",
+    7: "LCM_ERR_REJECTED",
+    8: "LCM_ERR_INTERNAL",
+}
+
+_STATUS_VALUES: Dict[str, int] = {name: value for value, name in _STATUS_NAMES.items()}
+
 #: The status of success; never raised.
-LCM_OK = 0
+LCM_OK = _STATUS_VALUES["LCM_OK"]
 
 
 class LcmError(Exception):
@@ -51,13 +70,37 @@ class LcmError(Exception):
         return f"{self.status_name}: {self.message}"
 
 
-class InvalidArgumentError(LcmError, ValueError):
-    """``LCM_ERR_INVALID_ARGUMENT`` (1): an argument is empty where mandatory,
-    not valid text (a NUL character, a lone surrogate), over 64 KiB, or a
-    non-finite number. Nothing was sent. Fix the argument the message names."""
+# Filled by @_raised_for: the class of each error status, for error_for.
+_BY_STATUS: Dict[int, Type[LcmError]] = {}
 
-    status = 1
-    status_name = "LCM_ERR_INVALID_ARGUMENT"
+_Class = TypeVar("_Class", bound=Type[LcmError])
+
+
+def _raised_for(name: str) -> Callable[[_Class], _Class]:
+    """Makes the decorated class the one raised for status ``name``: its ``status``,
+    ``status_name`` and the start of its docstring come from the table."""
+
+    def register(cls: _Class) -> _Class:
+        value = _STATUS_VALUES[name]
+        if not name.startswith("LCM_ERR_"):
+            raise TypeError(f"{cls.__name__}: {name} is not an error status")
+        if value in _BY_STATUS:
+            raise TypeError(f"{cls.__name__}: {name} already raises {_BY_STATUS[value].__name__}")
+        cls.status = value
+        cls.status_name = name
+        cls.__doc__ = f"``{name}`` ({value}): {cls.__doc__}"
+        _BY_STATUS[value] = cls
+        return cls
+
+    return register
+
+
+@_raised_for("LCM_ERR_INVALID_ARGUMENT")
+class InvalidArgumentError(LcmError, ValueError):
+    """an argument is empty where mandatory, not valid text (a NUL character, a
+    lone surrogate), over 64 KiB, or a non-finite number, or ``set_outcome`` was
+    called from inside a log handler. Nothing was sent. Fix what the message
+    names."""
 
 
 class ClientClosedError(InvalidArgumentError):
@@ -65,83 +108,52 @@ class ClientClosedError(InvalidArgumentError):
     answers a call without a live client with ``LCM_ERR_INVALID_ARGUMENT`` too."""
 
 
+@_raised_for("LCM_ERR_CONFIG")
 class ConfigError(LcmError):
-    """``LCM_ERR_CONFIG`` (2): no or bad endpoint, unknown option or bad option
-    value (also from an ``LCM_<KEY>`` environment variable). Nothing was sent."""
-
-    status = 2
-    status_name = "LCM_ERR_CONFIG"
+    """no or bad endpoint, unknown option or bad option value (also from an
+    ``LCM_<KEY>`` environment variable). Nothing was sent."""
 
 
+@_raised_for("LCM_ERR_CONNECT")
 class ConnectError(LcmError):
-    """``LCM_ERR_CONNECT`` (3): DNS, connect, TLS or proxy failure, or the deadline
-    ran out while connecting. The request was **not** delivered: safe to send the
-    outcome again later."""
-
-    status = 3
-    status_name = "LCM_ERR_CONNECT"
+    """DNS, connect, TLS or proxy failure, or the deadline ran out while
+    connecting. The request was **not** delivered: safe to send the outcome again
+    later."""
 
 
+@_raised_for("LCM_ERR_TIMEOUT")
 class LcmTimeoutError(LcmError):
-    """``LCM_ERR_TIMEOUT`` (4): the request was sent but no complete answer came
-    within ``timeout_ms``, or the connection broke before the answer was complete.
-    The outcome **may or may not** be recorded: check in LCM before sending again.
+    """the request was sent but no complete answer came within ``timeout_ms``, or
+    the connection broke before the answer was complete. The outcome **may or may
+    not** be recorded: check in LCM before sending again.
 
     Named so as not to shadow the builtin ``TimeoutError``, which it is not: an
     ``except TimeoutError`` does not catch it."""
 
-    status = 4
-    status_name = "LCM_ERR_TIMEOUT"
 
-
+@_raised_for("LCM_ERR_HTTP_STATUS")
 class HttpStatusError(LcmError):
-    """``LCM_ERR_HTTP_STATUS`` (5): the server answered a non-2xx status (a 3xx too:
-    redirects are not followed). The message quotes up to 200 bytes of the body."""
-
-    status = 5
-    status_name = "LCM_ERR_HTTP_STATUS"
+    """the server answered a non-2xx status (a 3xx too: redirects are not
+    followed). The message quotes up to 200 bytes of the body."""
 
 
+@_raised_for("LCM_ERR_BAD_RESPONSE")
 class BadResponseError(LcmError):
-    """``LCM_ERR_BAD_RESPONSE`` (6): a 2xx answer that is not a valid
-    ``SetCallOutcomeWithCommentsResult`` for this call, or an answer that is not
-    HTTP. The outcome may or may not be recorded; the endpoint is probably not
-    LCM's ``SetCallOutcomeWithComments``."""
-
-    status = 6
-    status_name = "LCM_ERR_BAD_RESPONSE"
+    """a 2xx answer that is not a valid ``SetCallOutcomeWithCommentsResult`` for
+    this call, or an answer that is not HTTP. The outcome may or may not be
+    recorded; the endpoint is probably not LCM's ``SetCallOutcomeWithComments``."""
 
 
+@_raised_for("LCM_ERR_REJECTED")
 class RejectedError(LcmError):
-    """``LCM_ERR_REJECTED`` (7): LCM answered ``success: false``; the message
-    carries its error type, message and detail (e.g. ``WS_Error``,
-    "Invalid Call ID.", "Invalid Call ID:123")."""
-
-    status = 7
-    status_name = "LCM_ERR_REJECTED"
+    """LCM answered ``success: false``; the message carries its error type, message
+    and detail (e.g. ``WS_Error``, "Invalid Call ID.", "Invalid Call ID:123")."""
 
 
+@_raised_for("LCM_ERR_INTERNAL")
 class InternalError(LcmError):
-    """``LCM_ERR_INTERNAL`` (8): a bug in the library (a caught panic). The process
-    stays alive; please report the message."""
-
-    status = 8
-    status_name = "LCM_ERR_INTERNAL"
-
-
-_BY_STATUS: Dict[int, Type[LcmError]] = {
-    cls.status: cls
-    for cls in (
-        InvalidArgumentError,
-        ConfigError,
-        ConnectError,
-        LcmTimeoutError,
-        HttpStatusError,
-        BadResponseError,
-        RejectedError,
-        InternalError,
-    )
-}
+    """a bug in the library (a caught panic). The process stays alive; please
+    report the message."""
 
 
 def error_for(status: int, status_name: str, message: str) -> LcmError:
@@ -149,3 +161,4 @@ def error_for(status: int, status_name: str, message: str) -> LcmError:
     not know (from a newer library) becomes a plain :class:`LcmError`."""
     cls = _BY_STATUS.get(status, LcmError)
     return cls(message, status, status_name)
+

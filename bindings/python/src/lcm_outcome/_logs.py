@@ -11,6 +11,7 @@ import threading
 import traceback
 from typing import Callable, Optional
 
+from ._errors import InvalidArgumentError
 from ._library import LOG_CALLBACK, load_library
 
 __all__ = [
@@ -79,7 +80,8 @@ def set_log_handler(handler: Optional[LogHandler]) -> None:
     :func:`sys.unraisablehook` (printed to stderr by default) and does not change
     the call's result. It may call :func:`set_log_handler` and ``configure``, but
     not ``set_outcome`` (whose own lines would come back to it), which raises
-    :class:`RuntimeError` there.
+    :class:`InvalidArgumentError` there and sends nothing, as the C API's
+    ``lcm_set_outcome`` refuses it inside a log callback.
 
     When this returns, no other thread is still running the previous handler, so
     what it uses may be released. Because it waits, do not call it while holding a
@@ -127,9 +129,21 @@ def log_to(logger: logging.Logger) -> None:
 
 
 def refuse_inside_handler(what: str) -> None:
-    """Raises when called from a log handler: the C API forbids sending from there."""
+    """Raises :class:`InvalidArgumentError` when called from a log handler, the
+    refusal the C API gives when ``lcm_set_outcome`` is called inside its log
+    callback.
+
+    The library refuses it itself; this check only covers what it cannot see: a
+    library built before it did (without any refusal, each line the inner call
+    logs would run the handler again, sending again, until the stack overflows),
+    and a handler sending through a ``Client`` of another library file, whose
+    core does not know that this thread is inside the first one's callback.
+    """
     if getattr(_per_thread, "depth", 0):
-        raise RuntimeError(f"{what} cannot be called from inside a log handler")
+        raise InvalidArgumentError(
+            f"{what} was called from inside a log handler; a handler may configure and "
+            "replace handlers, but not send (its own log lines would come back to it)"
+        )
 
 
 def _dispatch(level: int, message: Optional[bytes], _user: object) -> None:
