@@ -20,6 +20,17 @@
 //! })?;
 //! # Ok::<(), lcm_outcome::Error>(())
 //! ```
+//!
+//! # Logging in a Rust program
+//!
+//! The library's own lines go to stderr or to the callback of
+//! [`ffi::lcm_set_log_callback`], never to the `log` crate. Its HTTP client, ureq,
+//! does log through the `log` crate, and at `trace` level it writes the raw bytes of
+//! each request, **`Authorization` header included**, which ureq does not let a
+//! dependent turn off. A Rust program that installs a `log` logger must keep the
+//! `ureq` and `ureq_proto` targets below `trace` (with env_logger, e.g.
+//! `RUST_LOG=info,ureq=debug,ureq_proto=debug`). C, Python and .NET programs install
+//! no `log` logger, so nothing of this reaches them.
 
 mod call;
 pub mod client;
