@@ -1,6 +1,6 @@
 //! Who holds a connection to LCM? A [`Client`]: its settings, the HTTP agent and
 //! its connection pool, renewed after fork(). One call's deadline, attempts and
-//! retries are in [`crate::call`]; what a failure means is in [`crate::failure`].
+//! retries are in `call.rs`; what a failure means is in `failure.rs`.
 //!
 //! A [`Client`] holds an immutable snapshot (settings + agent) in an `ArcSwap`: a
 //! call uses the settings in force when it started, configuration may change

@@ -2,7 +2,7 @@
 //! callback.
 //!
 //! The level is a per-client setting (`log_level`); where lines go is process-wide.
-//! Without a callback each line goes to standard error ([`crate::stderr`]: one
+//! Without a callback each line goes to standard error (`stderr.rs`: one
 //! write, no lock, no SIGPIPE). The callback is held in an `ArcSwapOption` so that
 //! reading it takes no lock either, which a forked child could inherit held.
 //! What may be logged at which level is a privacy rule, not a taste: the `auth`
