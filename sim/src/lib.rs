@@ -43,6 +43,7 @@ mod fault_io;
 mod faults;
 mod record;
 mod server;
+mod service;
 mod tls;
 
 use std::collections::HashSet;
@@ -58,7 +59,8 @@ pub use faults::{AnswerVariant, Faults};
 pub use tls::{TestCa, TlsIdentity};
 
 use record::Recorder;
-use server::{Server, Shared};
+use server::Server;
+use service::Shared;
 
 /// How to run a [`Sim`]. The default: plain HTTP, no record file, any call id known, no
 /// faults, the default connection limit, requests kept for [`Sim::requests`].
