@@ -4,7 +4,7 @@ use std::fmt;
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::{load_calls_file, Faults, Sim, SimConfig, TestCa, TlsIdentity};
+use crate::{load_calls_file, Answer, Faults, RetryAfter, Sim, SimConfig, TestCa, TlsIdentity};
 
 /// The `--help` text.
 pub const USAGE: &str = "\
@@ -31,15 +31,15 @@ TLS (plain HTTP without these):
                            localhost; write DIR/ca.pem (for the client), DIR/cert.pem and
                            DIR/key.pem; serve HTTPS with them
 
-Faults: what is answered (the first that applies, in this order; the outcome is not
-recorded):
+Faults: what is answered (one of these at most; the outcome is not recorded):
   --drop-connection        read each request, then close the connection without answering
   --hang                   read each request, then never answer; keep the connection open
   --fail-status CODE       answer CODE (e.g. 500, 502, 503, 429) with
                            {\"error\":\"injected fault\"} ...
   --fail-count N           ... for the next N requests only [default: 0 = every request]
   --retry-after-secs N     with --fail-status: send Retry-After: N
-  --retry-after VALUE      with --fail-status: send Retry-After: VALUE as is (an HTTP date)
+  --retry-after VALUE      with --fail-status, instead of --retry-after-secs: send
+                           Retry-After: VALUE as is (an HTTP date)
   --redirect-to URL        answer 302 with Location: URL
   --redirect-status CODE   with --redirect-to: this 3xx status instead of 302
   --malformed              answer 200 with a body that is not JSON
@@ -125,6 +125,12 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
     let mut calls_file: Option<PathBuf> = None;
     let mut faults = Faults::default();
     let mut fail_count_given = false;
+    let mut fail_status: Option<u16> = None;
+    let mut fail_count = 0;
+    let mut retry_after: Option<RetryAfter> = None;
+    let mut redirect_to: Option<String> = None;
+    let mut redirect_status: Option<u16> = None;
+    let mut answers: Vec<(&'static str, Answer)> = Vec::new();
     let mut threads = 0;
     let mut tls_cert: Option<PathBuf> = None;
     let mut tls_key: Option<PathBuf> = None;
@@ -185,15 +191,29 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
                         "--fail-status: expected an HTTP status 100..=599, got {status}"
                     )));
                 }
-                faults.fail_status = Some(status);
+                fail_status = Some(status);
             }
             "--fail-count" => {
-                faults.fail_count = number(&option, &value)?;
+                fail_count = number(&option, &value)?;
                 fail_count_given = true;
             }
-            "--retry-after-secs" => faults.retry_after_secs = Some(number(&option, &value)?),
-            "--retry-after" => faults.retry_after = Some(value),
-            "--redirect-to" => faults.redirect_to = Some(value),
+            "--retry-after-secs" => {
+                if retry_after.is_some() {
+                    return Err(CliError::Usage(
+                        "--retry-after-secs and --retry-after: give one, not both".to_owned(),
+                    ));
+                }
+                retry_after = Some(RetryAfter::Secs(number(&option, &value)?));
+            }
+            "--retry-after" => {
+                if retry_after.is_some() {
+                    return Err(CliError::Usage(
+                        "--retry-after-secs and --retry-after: give one, not both".to_owned(),
+                    ));
+                }
+                retry_after = Some(RetryAfter::Raw(value));
+            }
+            "--redirect-to" => redirect_to = Some(value),
             "--redirect-status" => {
                 let status: u16 = number(&option, &value)?;
                 if !(300..=399).contains(&status) {
@@ -201,17 +221,17 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
                         "--redirect-status: expected a 3xx status, got {status}"
                     )));
                 }
-                faults.redirect_status = Some(status);
+                redirect_status = Some(status);
             }
             "--answer-variant" => {
                 let variant = value
                     .parse()
                     .map_err(|e| CliError::Usage(format!("{option}: {e}")))?;
-                faults.answer_variant = Some(variant);
+                answers.push(("--answer-variant", Answer::Variant(variant)));
             }
-            "--malformed" => faults.malformed = true,
-            "--drop-connection" => faults.drop_connection = true,
-            "--hang" => faults.hang = true,
+            "--malformed" => answers.push(("--malformed", Answer::Malformed)),
+            "--drop-connection" => answers.push(("--drop-connection", Answer::DropConnection)),
+            "--hang" => answers.push(("--hang", Answer::Hang)),
             "--pad-body-to" => faults.pad_body_to = Some(number(&option, &value)?),
             "--trickle-headers-ms" => faults.trickle_headers_ms = Some(number(&option, &value)?),
             "--trickle-body-ms" => faults.trickle_body_ms = Some(number(&option, &value)?),
@@ -227,28 +247,45 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
         }
     }
     // Options that would silently do nothing are mistakes worth reporting.
-    if fail_count_given && faults.fail_status.is_none() {
+    if fail_count_given && fail_status.is_none() {
         return Err(CliError::Usage(
             "--fail-count needs --fail-status".to_owned(),
         ));
     }
-    if faults.fail_status.is_none() {
-        if faults.retry_after_secs.is_some() {
-            return Err(CliError::Usage(
-                "--retry-after-secs needs --fail-status".to_owned(),
-            ));
-        }
-        if faults.retry_after.is_some() {
-            return Err(CliError::Usage(
-                "--retry-after needs --fail-status".to_owned(),
-            ));
-        }
+    if retry_after.is_some() && fail_status.is_none() {
+        return Err(CliError::Usage(
+            "--retry-after-secs and --retry-after need --fail-status".to_owned(),
+        ));
     }
-    if faults.redirect_status.is_some() && faults.redirect_to.is_none() {
+    if redirect_status.is_some() && redirect_to.is_none() {
         return Err(CliError::Usage(
             "--redirect-status needs --redirect-to".to_owned(),
         ));
     }
+    if let Some(status) = fail_status {
+        let answer = Answer::Status {
+            status,
+            count: fail_count,
+            retry_after,
+        };
+        answers.push(("--fail-status", answer));
+    }
+    if let Some(location) = redirect_to {
+        let status = redirect_status.unwrap_or(302);
+        answers.push(("--redirect-to", Answer::Redirect { location, status }));
+    }
+    match answers.as_slice() {
+        [] => {}
+        [(_, answer)] => faults.answer = answer.clone(),
+        [(first, _), (second, _), ..] => {
+            return Err(CliError::Usage(format!(
+                "{first} and {second} choose two different answers; give one"
+            )))
+        }
+    }
+    faults
+        .validate()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
     let tls = match (tls_cert, tls_key, tls_test_ca) {
         (None, None, None) => None,
         (Some(cert), Some(key), None) => Some(TlsSource::Files { cert, key }),
@@ -349,13 +386,21 @@ mod tests {
         list.iter().map(|s| (*s).to_owned()).collect()
     }
 
+    fn serve(list: &[&str]) -> (String, Box<SimConfig>, Option<TlsSource>) {
+        match parse(args(list)) {
+            Ok(Command::Serve {
+                listen,
+                config,
+                tls,
+            }) => (listen, config, tls),
+            Ok(_) => panic!("{list:?}: expected Serve"),
+            Err(e) => panic!("{list:?}: {e}"),
+        }
+    }
+
     #[test]
     fn parses_every_option() {
-        let Command::Serve {
-            listen,
-            config,
-            tls,
-        } = parse(args(&[
+        let (listen, config, tls) = serve(&[
             "--listen=127.0.0.1:0",
             "--latency-ms",
             "5",
@@ -363,24 +408,11 @@ mod tests {
             "503",
             "--fail-count",
             "2",
-            "--retry-after-secs",
-            "1",
-            "--malformed",
-            "--drop-connection",
-            "--pad-body-to",
-            "70000",
+            "--retry-after=Wed, 21 Oct 2015 07:28:00 GMT",
             "--threads",
             "4",
             "--record",
             "/tmp/x",
-            "--retry-after=Wed, 21 Oct 2015 07:28:00 GMT",
-            "--redirect-to",
-            "http://127.0.0.1:9/elsewhere",
-            "--redirect-status",
-            "307",
-            "--answer-variant",
-            "success-not-boolean",
-            "--hang",
             "--trickle-headers-ms",
             "10",
             "--trickle-body-ms=0",
@@ -392,26 +424,16 @@ mod tests {
             "c.pem",
             "--tls-key",
             "k.pem",
-        ]))
-        .ok()
-        .unwrap()
-        else {
-            panic!("expected Serve")
-        };
+        ]);
         assert_eq!(listen, "127.0.0.1:0");
         let want = Faults {
+            answer: Answer::Status {
+                status: 503,
+                count: 2,
+                retry_after: Some(RetryAfter::Raw("Wed, 21 Oct 2015 07:28:00 GMT".to_owned())),
+            },
             latency_ms: 5,
-            fail_status: Some(503),
-            fail_count: 2,
-            retry_after_secs: Some(1),
-            malformed: true,
-            drop_connection: true,
-            pad_body_to: Some(70_000),
-            retry_after: Some("Wed, 21 Oct 2015 07:28:00 GMT".to_owned()),
-            redirect_to: Some("http://127.0.0.1:9/elsewhere".to_owned()),
-            redirect_status: Some(307),
-            answer_variant: Some(AnswerVariant::SuccessNotBoolean),
-            hang: true,
+            pad_body_to: None,
             trickle_headers_ms: Some(10),
             trickle_body_ms: Some(0),
             reset_after_body_bytes: Some(12),
@@ -431,6 +453,48 @@ mod tests {
     }
 
     #[test]
+    fn each_answer_flag_chooses_its_answer() {
+        let cases: Vec<(&[&str], Answer)> = vec![
+            (&[], Answer::Normal),
+            (&["--drop-connection"], Answer::DropConnection),
+            (&["--hang"], Answer::Hang),
+            (&["--malformed"], Answer::Malformed),
+            (&["--fail-status", "500"], Answer::fail(500)),
+            (
+                &["--fail-status", "429", "--retry-after-secs", "1"],
+                Answer::Status {
+                    status: 429,
+                    count: 0,
+                    retry_after: Some(RetryAfter::Secs(1)),
+                },
+            ),
+            (
+                &["--redirect-to", "http://127.0.0.1:9/elsewhere"],
+                Answer::Redirect {
+                    location: "http://127.0.0.1:9/elsewhere".to_owned(),
+                    status: 302,
+                },
+            ),
+            (
+                &["--redirect-to", "/x", "--redirect-status", "307"],
+                Answer::Redirect {
+                    location: "/x".to_owned(),
+                    status: 307,
+                },
+            ),
+            (
+                &["--answer-variant", "success-not-boolean"],
+                Answer::Variant(AnswerVariant::SuccessNotBoolean),
+            ),
+        ];
+        for (list, want) in cases {
+            assert_eq!(serve(list).1.faults.answer, want, "{list:?}");
+        }
+        let (_, config, _) = serve(&["--pad-body-to", "70000"]);
+        assert_eq!(config.faults.pad_body_to, Some(70_000));
+    }
+
+    #[test]
     fn rejects_mistakes_as_usage_errors() {
         for bad in [
             &["--bogus"][..],
@@ -440,9 +504,21 @@ mod tests {
             &["--fail-count", "1"],
             &["--retry-after-secs", "1"],
             &["--retry-after", "soon"],
+            &[
+                "--fail-status",
+                "503",
+                "--retry-after-secs",
+                "1",
+                "--retry-after",
+                "x",
+            ],
             &["--redirect-status", "307"],
             &["--redirect-to", "/x", "--redirect-status", "200"],
             &["--answer-variant", "maybe"],
+            &["--malformed", "--drop-connection"],
+            &["--fail-status", "500", "--redirect-to", "/x"],
+            &["--hang", "--close-idle-ms", "0"],
+            &["--malformed", "--pad-body-to", "100"],
             &["--trickle-body-ms", "fast"],
             &["--tls-cert", "c.pem"],
             &["--tls-key", "k.pem"],

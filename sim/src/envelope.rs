@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::faults::AnswerVariant;
+use crate::answer::AnswerVariant;
 
 /// A request that passed validation.
 #[derive(Debug)]

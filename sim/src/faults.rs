@@ -1,60 +1,39 @@
-//! Fault injection: what to do to the next request instead of (or besides) answering it.
+//! Fault injection: what to do to the next request instead of (or besides) answering it,
+//! and which combinations make sense ([`Faults::validate`]).
 
+use std::error::Error;
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
+
+use crate::answer::Answer;
 
 /// Faults to inject, set at start ([`SimConfig::faults`](crate::SimConfig)) and changeable
 /// at runtime ([`Sim::set_faults`](crate::Sim::set_faults)). The default injects nothing.
 ///
 /// Three kinds, which combine:
-/// - **What is answered.** One request gets at most one of these, the first set in this
-///   order: `drop_connection`, `hang`, `fail_status`, `redirect_to`, `malformed`,
-///   `answer_variant`; otherwise the answer LCM would give. Each applies to any request,
-///   valid or not, and the outcome is not recorded.
-/// - **How the answer is delivered**, whatever it is: `latency_ms`, `pad_body_to` (a
-///   success only), `trickle_headers_ms`, `trickle_body_ms`, `reset_after_body_bytes`.
-///   A valid request is still recorded before its answer leaves, so a client that gives
-///   up can check that the outcome arrived anyway.
+/// - **What is answered**: [`Faults::answer`], one [`Answer`] (LCM's own, or one fault
+///   in its place).
+/// - **How the answer is delivered**, whatever it is: `latency_ms`, `pad_body_to` (LCM's
+///   success answer only), `trickle_headers_ms`, `trickle_body_ms`,
+///   `reset_after_body_bytes`. A valid request is still recorded before its answer
+///   leaves, so a client that gives up can check that the outcome arrived anyway.
 /// - **What happens after it**: `close_idle_ms`.
 ///
 /// The delivery faults and `close_idle_ms` work on the raw byte stream under HTTP (see
 /// `sim/src/fault_io.rs`), on plain and TLS connections alike, kept-alive ones included.
+/// Combinations where a fault would silently do nothing are refused by
+/// [`Faults::validate`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Faults {
+    /// What is answered; [`Answer::Normal`] by default.
+    pub answer: Answer,
     /// Sleep this long before answering each request (after recording it, so a client
-    /// that times out can check that the outcome was recorded anyway).
+    /// that times out can check that the outcome was recorded anyway); with
+    /// [`Answer::DropConnection`], before closing.
     pub latency_ms: u64,
-    /// Answer with this HTTP status and the body `{"error":"injected fault"}`: any final
-    /// status, e.g. 500, 502, 503, 429, 401, 302 (without `Location`; see `redirect_to`).
-    /// Statuses outside 200..=999 are sent as 500 (1xx cannot be a final answer).
-    pub fail_status: Option<u16>,
-    /// How many requests get `fail_status`; after that, normal behaviour resumes (and
-    /// `fail_status` reads back as `None`). `0` means every request.
-    pub fail_count: u32,
-    /// With `fail_status`: add `Retry-After: N` (seconds).
-    pub retry_after_secs: Option<u64>,
-    /// With `fail_status`: add `Retry-After` with exactly this value (an HTTP date such
-    /// as `Wed, 21 Oct 2015 07:28:00 GMT`, or something invalid); wins over
-    /// `retry_after_secs`. A value that cannot be a header (a control character) is left out.
-    pub retry_after: Option<String>,
-    /// Answer with `redirect_status` (default 302) and `Location: <this>`, body
-    /// `{"error":"injected redirect"}`. A value that cannot be a header is left out.
-    pub redirect_to: Option<String>,
-    /// The status of a `redirect_to` answer: 301, 302, 303, 307 or 308; `None` is 302.
-    /// Anything outside 300..=399 is sent as 302.
-    pub redirect_status: Option<u16>,
-    /// Answer HTTP 200 with a body that is not JSON.
-    pub malformed: bool,
-    /// Answer HTTP 200 with a result envelope that is valid except for one thing.
-    pub answer_variant: Option<AnswerVariant>,
-    /// Read the request, then close the TCP connection without sending a single byte.
-    pub drop_connection: bool,
-    /// Read the request, then never answer: the connection stays open, silent, until the
-    /// client closes it or the simulator stops.
-    pub hang: bool,
     /// Pad each successful answer with trailing spaces to this many bytes: still a valid
-    /// result envelope, so only a client that caps what it reads refuses it.
+    /// result envelope, so only a client that caps what it reads refuses it. Only with
+    /// [`Answer::Normal`].
     pub pad_body_to: Option<usize>,
     /// Send the status line and headers one byte at a time, this many milliseconds
     /// apart (the first byte at once); the body then follows at once (or trickles too,
@@ -75,92 +54,91 @@ pub struct Faults {
     pub close_idle_ms: Option<u64>,
 }
 
-/// A 200 answer that is a valid result envelope except for one thing (for
-/// [`Faults::answer_variant`]). The request's call id is echoed except with
-/// `OtherCallId`; an unreadable request echoes `""`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AnswerVariant {
-    /// `subtopic` is `"SetCallOutcomeResult"`, not `"SetCallOutcomeWithCommentsResult"`.
-    WrongSubtopic,
-    /// `message.callid` is another call id: the request's with `"-other"` appended.
-    OtherCallId,
-    /// `message.response` is `{}`: no `success`.
-    SuccessMissing,
-    /// `success` is the string `"true"`, not a boolean.
-    SuccessNotBoolean,
-    /// `success: false` with the vendor's `WS_Error` object (type `WS_Error`, message
-    /// `"Invalid Call ID."`, detail `"Invalid Call ID:<callid>"`).
-    Rejected,
-    /// `success: false` and no `error` object.
-    RejectedWithoutError,
+/// Why a [`Faults`] value was refused: names the field (and its command-line flag) and
+/// what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidFaults(String);
+
+impl fmt::Display for InvalidFaults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
-impl AnswerVariant {
-    /// Every variant, in declaration order.
-    pub const ALL: [AnswerVariant; 6] = [
-        AnswerVariant::WrongSubtopic,
-        AnswerVariant::OtherCallId,
-        AnswerVariant::SuccessMissing,
-        AnswerVariant::SuccessNotBoolean,
-        AnswerVariant::Rejected,
-        AnswerVariant::RejectedWithoutError,
-    ];
+impl Error for InvalidFaults {}
 
-    /// The command-line name: `wrong-subtopic`, `other-callid`, `success-missing`,
-    /// `success-not-boolean`, `rejected`, `rejected-without-error`.
-    pub fn name(self) -> &'static str {
-        match self {
-            AnswerVariant::WrongSubtopic => "wrong-subtopic",
-            AnswerVariant::OtherCallId => "other-callid",
-            AnswerVariant::SuccessMissing => "success-missing",
-            AnswerVariant::SuccessNotBoolean => "success-not-boolean",
-            AnswerVariant::Rejected => "rejected",
-            AnswerVariant::RejectedWithoutError => "rejected-without-error",
+impl Faults {
+    /// No fault but `answer`.
+    pub fn answering(answer: Answer) -> Faults {
+        Faults {
+            answer,
+            ..Faults::default()
         }
     }
-}
 
-impl fmt::Display for AnswerVariant {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+    /// Checks that every fault can take effect: statuses in range, and no fault that
+    /// the chosen answer would silently ignore (e.g. `pad_body_to` with an injected
+    /// status, or any delivery fault with [`Answer::Hang`]). The command line applies the
+    /// same rules, through this function.
+    pub fn validate(&self) -> Result<(), InvalidFaults> {
+        self.validate_answer()?;
+        let (kind, flag) = self.answer.describe();
+        if self.pad_body_to.is_some() && self.answer != Answer::Normal {
+            return Err(InvalidFaults(format!(
+                "pad_body_to (--pad-body-to) pads LCM's own success answer only, but the \
+                 answer is {kind} ({flag})"
+            )));
+        }
+        if self.answer.is_silent() {
+            let delivery = [
+                (
+                    "trickle_headers_ms",
+                    "--trickle-headers-ms",
+                    self.trickle_headers_ms.is_some(),
+                ),
+                (
+                    "trickle_body_ms",
+                    "--trickle-body-ms",
+                    self.trickle_body_ms.is_some(),
+                ),
+                (
+                    "reset_after_body_bytes",
+                    "--reset-after-body-bytes",
+                    self.reset_after_body_bytes.is_some(),
+                ),
+                (
+                    "close_idle_ms",
+                    "--close-idle-ms",
+                    self.close_idle_ms.is_some(),
+                ),
+            ];
+            if let Some((field, field_flag, _)) = delivery.iter().find(|d| d.2) {
+                return Err(InvalidFaults(format!(
+                    "{field} ({field_flag}) shapes an answer, but with {kind} ({flag}) \
+                     nothing is answered"
+                )));
+            }
+        }
+        Ok(())
     }
-}
 
-impl FromStr for AnswerVariant {
-    type Err = String;
-
-    /// Parses a [`AnswerVariant::name`].
-    fn from_str(s: &str) -> Result<AnswerVariant, String> {
-        AnswerVariant::ALL
-            .into_iter()
-            .find(|v| v.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = AnswerVariant::ALL.iter().map(|v| v.name()).collect();
-                format!("expected one of {}, got {s:?}", names.join(", "))
-            })
+    fn validate_answer(&self) -> Result<(), InvalidFaults> {
+        match &self.answer {
+            Answer::Status { status, .. } if !(200..=599).contains(status) => {
+                Err(InvalidFaults(format!(
+                    "answer Status.status (--fail-status): expected a final HTTP status \
+                     200..=599, got {status}"
+                )))
+            }
+            Answer::Redirect { status, .. } if !(300..=399).contains(status) => {
+                Err(InvalidFaults(format!(
+                    "answer Redirect.status (--redirect-status): expected a 3xx status \
+                     (300..=399), got {status}"
+                )))
+            }
+            _ => Ok(()),
+        }
     }
-}
-
-/// What is answered to one request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Action {
-    /// Validate and answer as LCM would.
-    Normal,
-    /// Answer this status with `{"error":"injected fault"}`.
-    Status {
-        status: u16,
-        retry_after: Option<String>,
-    },
-    /// Answer this 3xx status with a `Location`.
-    Redirect { status: u16, location: String },
-    /// Answer 200 with a body that is not JSON.
-    Malformed,
-    /// Answer 200 with a result envelope that is wrong in one way.
-    Variant(AnswerVariant),
-    /// Close the connection, answer nothing.
-    Drop,
-    /// Keep the connection open, answer nothing.
-    Hang,
 }
 
 /// How the bytes of one answer go out, and what follows it; carried out by
@@ -184,7 +162,7 @@ impl Delivery {
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     pub latency: Duration,
-    pub action: Action,
+    pub answer: Answer,
     /// Pad a successful answer to this many bytes.
     pub pad_body_to: Option<usize>,
     pub delivery: Delivery,
@@ -195,46 +173,22 @@ pub(crate) struct Plan {
 pub(crate) const MALFORMED_BODY: &str = r#"{"channel":"LCM", this is not json"#;
 
 impl Faults {
-    /// The plan for the next request; consumes one of `fail_count`.
+    /// The plan for the next request; consumes one of a counted [`Answer::Status`].
     pub(crate) fn next_plan(&mut self) -> Plan {
-        let action = if self.drop_connection {
-            Action::Drop
-        } else if self.hang {
-            Action::Hang
-        } else if let Some(status) = self.fail_status {
-            self.consume_fail_count();
-            let status = if (100..=999).contains(&status) {
-                status
-            } else {
-                500
-            };
-            let retry_after = self
-                .retry_after
-                .clone()
-                .or_else(|| self.retry_after_secs.map(|secs| secs.to_string()));
-            Action::Status {
-                status,
-                retry_after,
+        let answer = self.answer.clone();
+        if let Answer::Status { count, .. } = &mut self.answer {
+            if *count > 0 {
+                *count -= 1;
+                if *count == 0 {
+                    // Count used up: back to normal. Leaving the status set would turn
+                    // the 0 left into "every request".
+                    self.answer = Answer::Normal;
+                }
             }
-        } else if let Some(location) = &self.redirect_to {
-            let status = self
-                .redirect_status
-                .filter(|s| (300..=399).contains(s))
-                .unwrap_or(302);
-            Action::Redirect {
-                status,
-                location: location.clone(),
-            }
-        } else if self.malformed {
-            Action::Malformed
-        } else if let Some(variant) = self.answer_variant {
-            Action::Variant(variant)
-        } else {
-            Action::Normal
-        };
+        }
         Plan {
             latency: Duration::from_millis(self.latency_ms),
-            action,
+            answer,
             pad_body_to: self.pad_body_to,
             delivery: Delivery {
                 trickle_head: self.trickle_headers_ms.map(Duration::from_millis),
@@ -244,116 +198,63 @@ impl Faults {
             },
         }
     }
-
-    fn consume_fail_count(&mut self) {
-        if self.fail_count > 0 {
-            self.fail_count -= 1;
-            if self.fail_count == 0 {
-                // Count used up: back to normal. Leaving fail_status set would turn the
-                // 0 left into "every request".
-                self.fail_status = None;
-            }
-        }
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::answer::RetryAfter;
 
     #[test]
-    fn fail_count_runs_out() {
-        let mut f = Faults {
-            fail_status: Some(503),
-            fail_count: 2,
-            retry_after_secs: Some(3),
-            ..Faults::default()
-        };
-        let failed = Action::Status {
+    fn a_counted_status_runs_out() {
+        let failed = Answer::Status {
             status: 503,
-            retry_after: Some("3".to_owned()),
+            count: 2,
+            retry_after: Some(RetryAfter::Secs(3)),
         };
-        assert_eq!(f.next_plan().action, failed);
-        assert_eq!(f.next_plan().action, failed);
-        assert_eq!(f.next_plan().action, Action::Normal);
-        assert_eq!(f.fail_status, None);
-    }
-
-    #[test]
-    fn fail_count_zero_is_forever_and_a_raw_retry_after_wins() {
-        let mut f = Faults {
-            fail_status: Some(500),
-            retry_after_secs: Some(3),
-            retry_after: Some("Wed, 21 Oct 2015 07:28:00 GMT".to_owned()),
-            ..Faults::default()
-        };
-        for _ in 0..5 {
-            let failed = Action::Status {
-                status: 500,
-                retry_after: Some("Wed, 21 Oct 2015 07:28:00 GMT".to_owned()),
-            };
-            assert_eq!(f.next_plan().action, failed);
-        }
-        f.fail_status = Some(42);
+        let mut f = Faults::answering(failed.clone());
+        assert_eq!(f.next_plan().answer, failed);
         assert!(matches!(
-            f.next_plan().action,
-            Action::Status { status: 500, .. }
+            f.next_plan().answer,
+            Answer::Status { status: 503, .. }
         ));
+        assert_eq!(f.next_plan().answer, Answer::Normal);
+        assert_eq!(f.answer, Answer::Normal);
     }
 
     #[test]
-    fn drop_wins_and_does_not_consume_the_count() {
+    fn count_zero_is_forever() {
+        let mut f = Faults::answering(Answer::fail(500));
+        for _ in 0..5 {
+            assert_eq!(f.next_plan().answer, Answer::fail(500));
+        }
+        assert_eq!(f.answer, Answer::fail(500));
+    }
+
+    #[test]
+    fn latency_rides_along_with_a_drop_and_no_count_is_consumed() {
         let mut f = Faults {
-            drop_connection: true,
-            hang: true,
-            fail_status: Some(500),
-            fail_count: 1,
-            malformed: true,
+            answer: Answer::DropConnection,
             latency_ms: 5,
             ..Faults::default()
         };
         let plan = f.next_plan();
-        assert_eq!(plan.action, Action::Drop);
+        assert_eq!(plan.answer, Answer::DropConnection);
         assert_eq!(plan.latency, Duration::from_millis(5));
-        assert_eq!(f.fail_count, 1);
-        f.drop_connection = false;
-        assert_eq!(f.next_plan().action, Action::Hang);
-        assert_eq!(f.fail_count, 1);
-    }
-
-    #[test]
-    fn answers_are_chosen_in_the_documented_order() {
-        let mut f = Faults {
-            redirect_to: Some("http://127.0.0.1:1/x".to_owned()),
-            redirect_status: Some(200),
-            malformed: true,
-            answer_variant: Some(AnswerVariant::Rejected),
-            ..Faults::default()
-        };
-        let redirect = Action::Redirect {
-            status: 302,
-            location: "http://127.0.0.1:1/x".to_owned(),
-        };
-        assert_eq!(f.next_plan().action, redirect);
-        f.redirect_to = None;
-        assert_eq!(f.next_plan().action, Action::Malformed);
-        f.malformed = false;
-        assert_eq!(
-            f.next_plan().action,
-            Action::Variant(AnswerVariant::Rejected)
-        );
+        assert!(f.validate().is_ok());
     }
 
     #[test]
     fn delivery_faults_ride_along_with_any_answer() {
         let mut f = Faults {
-            fail_status: Some(503),
+            answer: Answer::fail(503),
             trickle_headers_ms: Some(0),
             close_idle_ms: Some(7),
             ..Faults::default()
         };
+        assert!(f.validate().is_ok());
         let plan = f.next_plan();
-        assert!(matches!(plan.action, Action::Status { status: 503, .. }));
+        assert!(matches!(plan.answer, Answer::Status { status: 503, .. }));
         assert_eq!(plan.delivery.trickle_head, Some(Duration::ZERO));
         assert_eq!(plan.delivery.close_idle, Some(Duration::from_millis(7)));
         assert!(!plan.delivery.is_plain());
@@ -361,13 +262,65 @@ mod tests {
     }
 
     #[test]
-    fn variant_names_round_trip() {
-        for v in AnswerVariant::ALL {
-            assert_eq!(v.name().parse::<AnswerVariant>(), Ok(v));
+    fn validate_names_the_field_and_the_flag() {
+        let cases = [
+            (
+                Faults::answering(Answer::fail(42)),
+                "Status.status (--fail-status)",
+            ),
+            (Faults::answering(Answer::fail(600)), "got 600"),
+            (
+                Faults::answering(Answer::Redirect {
+                    location: "/x".to_owned(),
+                    status: 200,
+                }),
+                "Redirect.status (--redirect-status): expected a 3xx",
+            ),
+            (
+                Faults {
+                    answer: Answer::Malformed,
+                    pad_body_to: Some(10),
+                    ..Faults::default()
+                },
+                "pad_body_to (--pad-body-to) pads LCM's own success answer only, but the \
+                 answer is Malformed (--malformed)",
+            ),
+            (
+                Faults {
+                    answer: Answer::Hang,
+                    close_idle_ms: Some(0),
+                    ..Faults::default()
+                },
+                "close_idle_ms (--close-idle-ms) shapes an answer, but with Hang (--hang)",
+            ),
+            (
+                Faults {
+                    answer: Answer::DropConnection,
+                    trickle_body_ms: Some(1),
+                    ..Faults::default()
+                },
+                "trickle_body_ms (--trickle-body-ms)",
+            ),
+        ];
+        for (faults, want) in cases {
+            let err = faults.validate().expect_err(want).to_string();
+            assert!(err.contains(want), "{err:?} should contain {want:?}");
         }
-        assert!("nope"
-            .parse::<AnswerVariant>()
-            .unwrap_err()
-            .contains("rejected"));
+        for fine in [
+            Faults::default(),
+            Faults::answering(Answer::fail(200)),
+            Faults::answering(Answer::fail(599)),
+            Faults::answering(Answer::Redirect {
+                location: "/x".to_owned(),
+                status: 308,
+            }),
+            Faults {
+                pad_body_to: Some(1),
+                reset_after_body_bytes: Some(1),
+                ..Faults::default()
+            },
+        ] {
+            assert_eq!(fine.validate(), Ok(()), "{fine:?}");
+        }
     }
 }

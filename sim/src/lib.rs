@@ -10,13 +10,13 @@
 //! ([`SimConfig::tls`], with certificates from a [`TestCa`]).
 //!
 //! ```no_run
-//! use lcm_sim::{Faults, Sim, SimConfig};
+//! use lcm_sim::{Answer, Faults, Sim, SimConfig};
 //!
 //! let sim = Sim::start(SimConfig::default()).unwrap();
 //! let endpoint = sim.url(); // "http://127.0.0.1:PORT/lcm"; any path works
 //! // ... point the client at `endpoint`, send an outcome ...
 //! assert_eq!(sim.accepted().len(), 1);
-//! sim.set_faults(Faults { fail_status: Some(503), fail_count: 1, ..Faults::default() });
+//! sim.set_faults(Faults::answering(Answer::fail_times(503, 1))).unwrap();
 //! // ... the next request gets a 503 ...
 //! sim.stop();
 //! ```
@@ -37,6 +37,7 @@
 //! dropped from any thread, inside another async runtime or not.
 #![warn(missing_docs)]
 
+mod answer;
 mod cli;
 mod envelope;
 mod fault_io;
@@ -54,8 +55,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
+pub use answer::{Answer, AnswerVariant, RetryAfter};
 pub use cli::{run_cli, CliError, USAGE};
-pub use faults::{AnswerVariant, Faults};
+pub use faults::{Faults, InvalidFaults};
 pub use tls::{TestCa, TlsIdentity};
 
 use record::Recorder;
@@ -148,9 +150,14 @@ impl Sim {
     }
 
     /// Starts a simulator on `addr`, e.g. `"127.0.0.1:8080"` (port 0 picks a free one).
-    /// Fails if the address cannot be bound, the record file cannot be opened or the TLS
+    /// Fails if the faults are invalid (`InvalidInput`, with [`Faults::validate`]'s
+    /// message), the address cannot be bound, the record file cannot be opened or the TLS
     /// identity is unusable (`InvalidData`, naming what is wrong).
     pub fn bind(addr: &str, config: SimConfig) -> io::Result<Sim> {
+        config
+            .faults
+            .validate()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let tls = match &config.tls {
             Some(identity) => Some(tokio_rustls::TlsAcceptor::from(identity.server_config()?)),
             None => None,
@@ -196,12 +203,16 @@ impl Sim {
         format!("{scheme}://{addr}/lcm")
     }
 
-    /// Replaces the faults; applies from the next request whose head arrives.
-    pub fn set_faults(&self, faults: Faults) {
+    /// Replaces the faults; applies from the next request whose head arrives. Refuses
+    /// (and leaves the faults in force unchanged) what [`Faults::validate`] refuses.
+    pub fn set_faults(&self, faults: Faults) -> Result<(), InvalidFaults> {
+        faults.validate()?;
         *lock(&self.shared.faults) = faults;
+        Ok(())
     }
 
-    /// The faults now in force (`fail_count` counts down as failures are served).
+    /// The faults now in force (a counted [`Answer::Status`] counts down as it is
+    /// served, then reads back as [`Answer::Normal`]).
     pub fn faults(&self) -> Faults {
         lock(&self.shared.faults).clone()
     }

@@ -15,9 +15,10 @@ use hyper::header::{self, HeaderValue};
 use hyper::http::request::Parts;
 use hyper::{Method, Request, Response, StatusCode, Version};
 
+use crate::answer::Answer;
 use crate::envelope;
 use crate::fault_io::Arming;
-use crate::faults::{Action, Faults, Plan, MALFORMED_BODY};
+use crate::faults::{Faults, Plan, MALFORMED_BODY};
 use crate::record::Recorder;
 use crate::{lock, ReceivedRequest};
 
@@ -25,7 +26,8 @@ use crate::{lock, ReceivedRequest};
 /// Far above any real outcome (the client caps each string at 64 KiB).
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 
-type Answer = Response<Full<Bytes>>;
+/// An HTTP answer as hyper sends it.
+type Reply = Response<Full<Bytes>>;
 
 /// State shared by the connection tasks and the [`Sim`](crate::Sim).
 pub(crate) struct Shared {
@@ -88,7 +90,7 @@ impl Shared {
 
     /// The answer LCM would give (no faults involved); records an accepted outcome
     /// before returning its answer.
-    fn answer(&self, parts: &Parts, body: &[u8], pad_body_to: Option<usize>) -> Answer {
+    fn answer(&self, parts: &Parts, body: &[u8], pad_body_to: Option<usize>) -> Reply {
         if parts.method != Method::POST {
             let message = format!("method: expected POST, got {}", parts.method);
             let mut answer = error(405, &message);
@@ -144,7 +146,7 @@ impl Shared {
 }
 
 /// A JSON response; `Full` gives it a `Content-Length`.
-fn json(status: u16, body: impl Into<Bytes>) -> Answer {
+fn json(status: u16, body: impl Into<Bytes>) -> Reply {
     let mut answer = Response::new(Full::new(body.into()));
     // hyper sends no 1xx as a final answer; such a status is sent as 500.
     *answer.status_mut() = StatusCode::from_u16(status)
@@ -159,13 +161,13 @@ fn json(status: u16, body: impl Into<Bytes>) -> Answer {
 }
 
 /// A JSON `{"error": message}` response; the message is JSON-escaped.
-fn error(status: u16, message: &str) -> Answer {
+fn error(status: u16, message: &str) -> Reply {
     json(status, serde_json::json!({ "error": message }).to_string())
 }
 
 /// The body length an answer has on the wire: none for HEAD and for statuses that
 /// cannot carry one, whatever `Content-Length` says.
-fn wire_body_len(method: &Method, answer: &Answer) -> usize {
+fn wire_body_len(method: &Method, answer: &Reply) -> usize {
     let status = answer.status();
     if method == Method::HEAD
         || status == StatusCode::NO_CONTENT
@@ -181,7 +183,7 @@ fn wire_body_len(method: &Method, answer: &Answer) -> usize {
 }
 
 /// Adds header `name` unless `value` cannot be a header value.
-fn add_header(answer: &mut Answer, name: header::HeaderName, value: &str) {
+fn add_header(answer: &mut Reply, name: header::HeaderName, value: &str) {
     if let Ok(value) = HeaderValue::from_str(value) {
         answer.headers_mut().insert(name, value);
     }
@@ -209,7 +211,7 @@ fn expects_continue(parts: &Parts) -> bool {
 }
 
 /// Reads the whole body, at most [`MAX_BODY_BYTES`]; `Err` is the answer to send instead.
-async fn read_body(body: Incoming) -> Result<Bytes, Answer> {
+async fn read_body(body: Incoming) -> Result<Bytes, Reply> {
     let too_large = || {
         let mut answer = error(413, "http: body too large");
         answer
@@ -241,71 +243,82 @@ pub(crate) async fn handle(
     connection: usize,
     arming: Arc<Arming>,
     request: Request<Incoming>,
-) -> Result<Answer, DropConnection> {
+) -> Result<Reply, DropConnection> {
     let (parts, body) = request.into_parts();
     // Faults are decided per request, once its head is in, so that a drop can happen
     // before hyper's `100 Continue` (sent when the body is first read) gives the client
     // a byte.
     let plan: Plan = lock(&shared.faults).next_plan();
     arming.begin_request();
-    let silent = matches!(plan.action, Action::Drop | Action::Hang);
-    let body = if silent && expects_continue(&parts) {
+    let body = if plan.answer.is_silent() && expects_continue(&parts) {
         // The client sends its body only after `100 Continue`, which a drop or a hang
         // never sends.
         Bytes::new()
     } else {
         match read_body(body).await {
             Ok(body) => body,
-            Err(answer) => return Ok(answer),
+            Err(reply) => return Ok(reply),
         }
     };
     shared.log_request(connection, &parts, &body);
-    let mut answer = match plan.action {
-        Action::Drop => {
+    let mut reply = match &plan.answer {
+        Answer::DropConnection => {
             pause(plan.latency).await;
             return Err(DropConnection);
         }
-        Action::Hang => {
+        Answer::Hang => {
             // hyper drops this future, and so ends the wait, when the client closes the
             // connection (it watches for EOF while a request is in progress) or the
             // runtime shuts down.
             let never: Infallible = std::future::pending().await;
             match never {}
         }
-        Action::Status {
-            status,
-            retry_after,
-        } => {
-            let mut answer = error(status, "injected fault");
-            if let Some(value) = retry_after {
-                add_header(&mut answer, header::RETRY_AFTER, &value);
-            }
-            answer
-        }
-        Action::Redirect { status, location } => {
-            let mut answer = error(status, "injected redirect");
-            add_header(&mut answer, header::LOCATION, &location);
-            answer
-        }
-        Action::Malformed => json(200, MALFORMED_BODY),
-        Action::Variant(variant) => {
-            let callid = envelope::loose_callid(&body);
-            json(200, envelope::variant(variant, &callid))
-        }
-        Action::Normal => shared.answer(&parts, &body, plan.pad_body_to),
+        Answer::Normal => shared.answer(&parts, &body, plan.pad_body_to),
+        fault => fault_reply(fault, &body),
     };
     pause(plan.latency).await;
     // hyper answers an HTTP/1.0 request without keep-alive with HTTP/1.0 and closes the
     // connection after it; say so explicitly, as for HTTP/1.1's `Connection: close`.
     if parts.version == Version::HTTP_10 && !asks_keep_alive(&parts) {
-        answer
+        reply
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
     if !plan.delivery.is_plain() {
-        arming.arm(plan.delivery, wire_body_len(&parts.method, &answer));
+        arming.arm(plan.delivery, wire_body_len(&parts.method, &reply));
     }
-    Ok(answer)
+    Ok(reply)
+}
+
+/// The reply of a fault that answers something (not `Normal`, `DropConnection` or
+/// `Hang`, which [`handle`] deals with); `body` is the request's.
+fn fault_reply(answer: &Answer, body: &[u8]) -> Reply {
+    match answer {
+        Answer::Status {
+            status,
+            retry_after,
+            ..
+        } => {
+            let mut reply = error(*status, "injected fault");
+            if let Some(value) = retry_after {
+                add_header(&mut reply, header::RETRY_AFTER, &value.value());
+            }
+            reply
+        }
+        Answer::Redirect { location, status } => {
+            let mut reply = error(*status, "injected redirect");
+            add_header(&mut reply, header::LOCATION, location);
+            reply
+        }
+        Answer::Malformed => json(200, MALFORMED_BODY),
+        Answer::Variant(variant) => {
+            let callid = envelope::loose_callid(body);
+            json(200, envelope::variant(*variant, &callid))
+        }
+        Answer::Normal | Answer::DropConnection | Answer::Hang => {
+            unreachable!("handle() answers {answer:?} itself")
+        }
+    }
 }
 
 /// Whether an HTTP/1.0 request's `Connection` header lists `keep-alive`.
