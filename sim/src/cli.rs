@@ -22,7 +22,8 @@ Options:
   --record FILE            append each accepted outcome to FILE as one JSON line, written
                            before the answer is sent
   --calls FILE             known call ids, one per line (# comments); others get WS_Error
-  --threads N              most connections served at once [default: 1024]
+  --max-connections N      most connections served at once [default: 1024]
+                           (--threads N: the same, its older name)
 
 TLS (plain HTTP without these):
   --tls-cert FILE          serve HTTPS with this PEM certificate chain ...
@@ -131,7 +132,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
     let mut redirect_to: Option<String> = None;
     let mut redirect_status: Option<u16> = None;
     let mut answers: Vec<(&'static str, Answer)> = Vec::new();
-    let mut threads = 0;
+    let mut max_connections = SimConfig::DEFAULT_MAX_CONNECTIONS;
     let mut tls_cert: Option<PathBuf> = None;
     let mut tls_key: Option<PathBuf> = None;
     let mut tls_test_ca: Option<PathBuf> = None;
@@ -153,6 +154,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
                 | "--retry-after-secs"
                 | "--pad-body-to"
                 | "--threads"
+                | "--max-connections"
                 | "--retry-after"
                 | "--redirect-to"
                 | "--redirect-status"
@@ -239,7 +241,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
                 faults.reset_after_body_bytes = Some(number(&option, &value)?);
             }
             "--close-idle-ms" => faults.close_idle_ms = Some(number(&option, &value)?),
-            "--threads" => threads = number(&option, &value)?,
+            "--max-connections" | "--threads" => max_connections = number(&option, &value)?,
             "--tls-cert" => tls_cert = Some(PathBuf::from(value)),
             "--tls-key" => tls_key = Some(PathBuf::from(value)),
             "--tls-test-ca" => tls_test_ca = Some(PathBuf::from(value)),
@@ -313,7 +315,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
             record,
             calls,
             faults,
-            threads,
+            max_connections,
             tls: None,
             // Nothing could read them back, and a long run must not grow.
             keep_requests: false,
@@ -440,7 +442,7 @@ mod tests {
             close_idle_ms: Some(250),
         };
         assert_eq!(config.faults, want);
-        assert_eq!(config.threads, 4);
+        assert_eq!(config.max_connections, 4);
         assert_eq!(config.record, Some(PathBuf::from("/tmp/x")));
         assert!(!config.keep_requests);
         assert_eq!(
@@ -492,6 +494,10 @@ mod tests {
         }
         let (_, config, _) = serve(&["--pad-body-to", "70000"]);
         assert_eq!(config.faults.pad_body_to, Some(70_000));
+        let (_, config, _) = serve(&[]);
+        assert_eq!(config.max_connections, SimConfig::DEFAULT_MAX_CONNECTIONS);
+        let (_, config, _) = serve(&["--max-connections", "7"]);
+        assert_eq!(config.max_connections, 7);
     }
 
     #[test]

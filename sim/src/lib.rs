@@ -65,7 +65,8 @@ use server::Server;
 use service::Shared;
 
 /// How to run a [`Sim`]. The default: plain HTTP, no record file, any call id known, no
-/// faults, the default connection limit, requests kept for [`Sim::requests`].
+/// faults, at most [`SimConfig::DEFAULT_MAX_CONNECTIONS`] connections at once, requests
+/// kept for [`Sim::requests`].
 #[derive(Clone, Debug)]
 pub struct SimConfig {
     /// Append each accepted outcome to this file as one JSON line (created if needed).
@@ -75,10 +76,11 @@ pub struct SimConfig {
     pub calls: Option<HashSet<String>>,
     /// Faults injected from the first request on.
     pub faults: Faults,
-    /// The most connections served at once; 0 means the default (1024). Further
-    /// connections wait in the listen backlog until one closes. (The name is historical:
-    /// connections are tasks on a few runtime threads, not a thread each.)
-    pub threads: usize,
+    /// The most TCP connections served at once, at least 1; by default
+    /// [`SimConfig::DEFAULT_MAX_CONNECTIONS`]. Further connections wait in the listen
+    /// backlog until one closes. (Connections are tasks on a few runtime threads, not a
+    /// thread each.)
+    pub max_connections: usize,
     /// Serve HTTPS with this identity (e.g. from [`TestCa::issue_for_loopback`]);
     /// [`Sim::url`] then says `https://`. `None`: plain HTTP.
     pub tls: Option<TlsIdentity>,
@@ -90,13 +92,18 @@ pub struct SimConfig {
     pub keep_requests: bool,
 }
 
+impl SimConfig {
+    /// The default [`SimConfig::max_connections`].
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+}
+
 impl Default for SimConfig {
     fn default() -> SimConfig {
         SimConfig {
             record: None,
             calls: None,
             faults: Faults::default(),
-            threads: 0,
+            max_connections: SimConfig::DEFAULT_MAX_CONNECTIONS,
             tls: None,
             keep_requests: true,
         }
@@ -152,8 +159,15 @@ impl Sim {
     /// Starts a simulator on `addr`, e.g. `"127.0.0.1:8080"` (port 0 picks a free one).
     /// Fails if the faults are invalid (`InvalidInput`, with [`Faults::validate`]'s
     /// message), the address cannot be bound, the record file cannot be opened or the TLS
-    /// identity is unusable (`InvalidData`, naming what is wrong).
+    /// identity is unusable (`InvalidData`, naming what is wrong); `max_connections` 0 is
+    /// `InvalidInput` too.
     pub fn bind(addr: &str, config: SimConfig) -> io::Result<Sim> {
+        if config.max_connections == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "max_connections (--max-connections): must be at least 1, got 0",
+            ));
+        }
         config
             .faults
             .validate()
@@ -172,7 +186,7 @@ impl Sim {
             config.keep_requests,
         ));
         let https = tls.is_some();
-        let server = Server::start(listener, Arc::clone(&shared), config.threads, tls)?;
+        let server = Server::start(listener, Arc::clone(&shared), config.max_connections, tls)?;
         Ok(Sim {
             shared,
             addr,

@@ -24,8 +24,6 @@ use crate::fault_io::{Arming, FaultIo, Stream};
 use crate::lock;
 use crate::service::{handle, Shared};
 
-/// Connections served at once when [`SimConfig::threads`](crate::SimConfig) is 0.
-pub(crate) const DEFAULT_MAX_CONNECTIONS: usize = 1024;
 /// How long the runtime's shutdown waits for its worker threads (they only ever run
 /// short, non-blocking steps, so this is a bound, not an expected time).
 const STOP_GRACE: Duration = Duration::from_secs(3);
@@ -181,10 +179,7 @@ impl Server {
         tls: Option<TlsAcceptor>,
     ) -> io::Result<Server> {
         listener.set_nonblocking(true)?;
-        let max_connections = match max_connections {
-            0 => DEFAULT_MAX_CONNECTIONS,
-            n => n.min(Semaphore::MAX_PERMITS),
-        };
+        let max_connections = max_connections.clamp(1, Semaphore::MAX_PERMITS);
         let (stop, stop_rx) = mpsc::channel::<()>();
         let (ready_tx, ready_rx) = mpsc::sync_channel::<io::Result<()>>(1);
         let done = Arc::new(Done::default());

@@ -39,7 +39,7 @@ fn assert_silent_and_open(conn: &mut Conn) {
 fn hang_reads_the_request_and_stays_silent_until_the_client_closes() {
     // One connection at a time: the next one is served only once the hung one is gone.
     let sim = Sim::start(SimConfig {
-        threads: 1,
+        max_connections: 1,
         ..SimConfig::default()
     })
     .unwrap();

@@ -650,9 +650,9 @@ fn stop_closes_idle_and_busy_connections_without_hanging() {
 }
 
 #[test]
-fn threads_caps_concurrent_connections() {
+fn max_connections_caps_concurrent_connections() {
     let sim = Sim::start(SimConfig {
-        threads: 1,
+        max_connections: 1,
         ..SimConfig::default()
     })
     .unwrap();
@@ -719,7 +719,8 @@ fn invalid_faults_are_refused_and_leave_the_faults_in_force() {
         })
         .unwrap_err();
     assert!(
-        err.to_string().contains("trickle_body_ms (--trickle-body-ms)"),
+        err.to_string()
+            .contains("trickle_body_ms (--trickle-body-ms)"),
         "{err}"
     );
     assert_eq!(sim.faults(), Faults::answering(Answer::fail(503)));
