@@ -56,7 +56,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 pub use answer::{Answer, AnswerVariant, RetryAfter};
-pub use cli::{run_cli, CliError, USAGE};
+pub use cli::{run_cli, usage, CliError};
 pub use faults::{Faults, InvalidFaults};
 pub use tls::{TestCa, TlsIdentity};
 

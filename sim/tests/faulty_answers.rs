@@ -109,7 +109,7 @@ fn redirect_answers_3xx_with_a_location_and_records_nothing() {
         sim.set_faults(Faults {
             answer: Answer::Redirect {
                 location: "/other".to_owned(),
-                status: status,
+                status,
             },
             ..Faults::default()
         })
