@@ -1,9 +1,6 @@
 //! What lcm-sim answers to a request: LCM's own answer, or exactly one fault in its place
 //! ([`Answer`]), with the names the command line gives each choice.
 
-use std::fmt;
-use std::str::FromStr;
-
 /// What is answered to each request ([`Faults::answer`](crate::Faults::answer)): LCM's
 /// own answer, or one fault instead of it. Being one value, two answers can never be
 /// asked for at once. Every fault applies to any request, valid or not, and its outcome
@@ -45,6 +42,29 @@ pub enum Answer {
     /// Answer HTTP 200 with a result envelope that is valid except for one thing.
     /// (`--answer-variant`)
     Variant(AnswerVariant),
+    /// Answer `status` echoing the request's `Authorization` header (`part` of it) in
+    /// the body or, for [`AuthEcho::Location`], in a redirect's `Location`, as servers
+    /// that quote the credentials they refuse do. (`--echo-auth`, `--echo-auth-part`,
+    /// `--echo-auth-status`)
+    EchoAuth {
+        /// Where and in which encoding the echo goes.
+        form: AuthEcho,
+        /// The whole header value or its token.
+        part: AuthPart,
+        /// 200..=599; 300..=399 for [`AuthEcho::Location`].
+        status: u16,
+    },
+    /// Answer `status` with a `text/plain; charset=utf-8` body that holds
+    /// [`CONTROL_CHARS`] raw: `injected control characters: <CONTROL_CHARS>`.
+    /// (`--control-chars-body`, `--control-chars-status`)
+    ControlCharsBody {
+        /// 200..=599.
+        status: u16,
+    },
+    /// Answer HTTP 200 with a rejected result (`success:false` and a `WS_Error` object,
+    /// message `"Invalid Call ID."`, the request's call id echoed) whose `error.detail`
+    /// is the given text. (`--rejected-detail`)
+    RejectedDetail(RejectedDetail),
 }
 
 impl Answer {
@@ -76,6 +96,9 @@ impl Answer {
             Answer::Redirect { .. } => ("Redirect", "--redirect-to"),
             Answer::Malformed => ("Malformed", "--malformed"),
             Answer::Variant(_) => ("Variant", "--answer-variant"),
+            Answer::EchoAuth { .. } => ("EchoAuth", "--echo-auth"),
+            Answer::ControlCharsBody { .. } => ("ControlCharsBody", "--control-chars-body"),
+            Answer::RejectedDetail(_) => ("RejectedDetail", "--rejected-detail"),
         }
     }
 
@@ -106,80 +129,99 @@ impl RetryAfter {
     }
 }
 
-/// A 200 answer that is a valid result envelope except for one thing (for
-/// [`Answer::Variant`]). The request's call id is echoed except with `OtherCallId`; an
-/// unreadable request echoes `""`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AnswerVariant {
-    /// `subtopic` is `"SetCallOutcomeResult"`, not `"SetCallOutcomeWithCommentsResult"`.
-    WrongSubtopic,
-    /// `message.callid` is another call id: the request's with `"-other"` appended.
-    OtherCallId,
-    /// `message.response` is `{}`: no `success`.
-    SuccessMissing,
-    /// `success` is the string `"true"`, not a boolean.
-    SuccessNotBoolean,
-    /// `success: false` with the vendor's `WS_Error` object (type `WS_Error`, message
-    /// `"Invalid Call ID."`, detail `"Invalid Call ID:<callid>"`).
-    Rejected,
-    /// `success: false` and no `error` object.
-    RejectedWithoutError,
-}
-
-impl AnswerVariant {
-    /// Every variant, in declaration order.
-    pub const ALL: [AnswerVariant; 6] = [
-        AnswerVariant::WrongSubtopic,
-        AnswerVariant::OtherCallId,
-        AnswerVariant::SuccessMissing,
-        AnswerVariant::SuccessNotBoolean,
-        AnswerVariant::Rejected,
-        AnswerVariant::RejectedWithoutError,
-    ];
-
-    /// The command-line name: `wrong-subtopic`, `other-callid`, `success-missing`,
-    /// `success-not-boolean`, `rejected`, `rejected-without-error`.
-    pub fn name(self) -> &'static str {
-        match self {
-            AnswerVariant::WrongSubtopic => "wrong-subtopic",
-            AnswerVariant::OtherCallId => "other-callid",
-            AnswerVariant::SuccessMissing => "success-missing",
-            AnswerVariant::SuccessNotBoolean => "success-not-boolean",
-            AnswerVariant::Rejected => "rejected",
-            AnswerVariant::RejectedWithoutError => "rejected-without-error",
-        }
+named_enum! {
+    /// A 200 answer that is a valid result envelope except for one thing (for
+    /// [`Answer::Variant`]). The request's call id is echoed except with `OtherCallId`; an
+    /// unreadable request echoes `""`.
+    pub enum AnswerVariant {
+        /// `subtopic` is `"SetCallOutcomeResult"`, not `"SetCallOutcomeWithCommentsResult"`.
+        WrongSubtopic => "wrong-subtopic",
+        /// `message.callid` is another call id: the request's with `"-other"` appended.
+        OtherCallId => "other-callid",
+        /// `message.response` is `{}`: no `success`.
+        SuccessMissing => "success-missing",
+        /// `success` is the string `"true"`, not a boolean.
+        SuccessNotBoolean => "success-not-boolean",
+        /// `success: false` with the vendor's `WS_Error` object (type `WS_Error`, message
+        /// `"Invalid Call ID."`, detail `"Invalid Call ID:<callid>"`).
+        Rejected => "rejected",
+        /// `success: false` and no `error` object.
+        RejectedWithoutError => "rejected-without-error",
     }
 }
 
-impl fmt::Display for AnswerVariant {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
+named_enum! {
+    /// How [`Answer::EchoAuth`] echoes the request's `Authorization` header (its
+    /// [`AuthPart`]): each is a form a real server has been seen to use, and each must be
+    /// kept out of a client's error texts and logs. An absent header echoes `""`.
+    pub enum AuthEcho {
+        /// As is, in a `text/plain` body: `invalid credentials: <echo>`.
+        Plain => "plain",
+        /// In a JSON body `{"error":"invalid credentials: <echo>"}`, escaped as .NET's
+        /// System.Text.Json writes it by default: `+ < > & ' " `` ` `` and every non-ASCII
+        /// or control character as `\uXXXX` (e.g. `+` as `\u002B`); when the echo has none
+        /// of those, its last character is `\u`-escaped anyway, so the raw text never
+        /// appears in the body.
+        JsonEscaped => "json-escaped",
+        /// Percent-encoded (every byte but `A-Z a-z 0-9 - . _ ~`), in a `text/plain` body:
+        /// `invalid credentials: <echo>`.
+        Percent => "percent",
+        /// Base64 (standard alphabet, padded), in a `text/plain` body:
+        /// `invalid credentials: <echo>`.
+        Base64 => "base64",
+        /// A redirect (3xx) whose `Location` is `/lcm/rejected/<echo>`, the echo kept as is
+        /// except that bytes other than `A-Z a-z 0-9 - . _ ~ + / =` are percent-encoded;
+        /// body `{"error":"injected redirect"}`.
+        Location => "location",
     }
 }
 
-impl FromStr for AnswerVariant {
-    type Err = String;
-
-    /// Parses a [`AnswerVariant::name`].
-    fn from_str(s: &str) -> Result<AnswerVariant, String> {
-        AnswerVariant::ALL
-            .into_iter()
-            .find(|v| v.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = AnswerVariant::ALL.iter().map(|v| v.name()).collect();
-                format!("expected one of {}, got {s:?}", names.join(", "))
-            })
+named_enum! {
+    /// Which part of the `Authorization` header [`Answer::EchoAuth`] echoes.
+    pub enum AuthPart {
+        /// The whole value, e.g. `Bearer abc+def`.
+        Value => "value",
+        /// The token without its scheme: what follows the first space (`abc+def`), or the
+        /// whole value when it has no space.
+        Token => "token",
     }
 }
+
+named_enum! {
+    /// What the `error.detail` of an [`Answer::RejectedDetail`] answer holds.
+    pub enum RejectedDetail {
+        /// [`CONTROL_CHARS`](crate::CONTROL_CHARS), as a JSON string (so CR, LF, ESC and
+        /// NUL arrive `\`-escaped, DEL and the C1 characters as raw UTF-8).
+        ControlChars => "control-chars",
+        /// `AgentComments: <the request's AgentComments>` (personal data a server
+        /// echoes); `""` in place of the comments when the request has none readable.
+        AgentComments => "agent-comments",
+    }
+}
+
+/// The text with control characters that [`Answer::ControlCharsBody`] and
+/// [`RejectedDetail::ControlChars`] send: CR, LF, ESC (starting a colour sequence), NUL,
+/// BEL, TAB, DEL, and the C1 characters NEL (U+0085) and CSI (U+009B), each named before it.
+pub const CONTROL_CHARS: &str =
+    "cr:\r lf:\n esc:\x1b[31m nul:\0 bel:\x07 tab:\t del:\x7f nel:\u{85} csi:\u{9b}2J end";
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn variant_names_round_trip() {
+    fn names_round_trip() {
         for v in AnswerVariant::ALL {
             assert_eq!(v.name().parse::<AnswerVariant>(), Ok(v));
+        }
+        for v in AuthEcho::ALL {
+            assert_eq!(v.name().parse::<AuthEcho>(), Ok(v));
+        }
+        for v in AuthPart::ALL {
+            assert_eq!(v.name().parse::<AuthPart>(), Ok(v));
+        }
+        for v in RejectedDetail::ALL {
+            assert_eq!(v.name().parse::<RejectedDetail>(), Ok(v));
         }
         assert!("nope"
             .parse::<AnswerVariant>()

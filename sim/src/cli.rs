@@ -187,7 +187,10 @@ pub fn run_cli(args: impl IntoIterator<Item = String>) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Answer, AnswerVariant, Faults, RetryAfter};
+    use crate::{
+        Answer, AnswerVariant, AuthEcho, AuthPart, ChunkPadding, Faults, OverlongChunkLine,
+        RejectedDetail, RetryAfter,
+    };
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
@@ -227,6 +230,10 @@ mod tests {
             "12",
             "--close-idle-ms",
             "250",
+            "--close-delay-ms",
+            "40",
+            "--bom",
+            "--gzip",
             "--tls-cert",
             "c.pem",
             "--tls-key",
@@ -241,10 +248,14 @@ mod tests {
             },
             latency_ms: 5,
             pad_body_to: None,
+            bom: true,
+            gzip: true,
+            overlong_chunk_line: None,
             trickle_headers_ms: Some(10),
             trickle_body_ms: Some(0),
             reset_after_body_bytes: Some(12),
             close_idle_ms: Some(250),
+            close_delay_ms: 40,
         };
         assert_eq!(config.faults, want);
         assert_eq!(config.max_connections, 4);
@@ -293,12 +304,65 @@ mod tests {
                 &["--answer-variant", "success-not-boolean"],
                 Answer::Variant(AnswerVariant::SuccessNotBoolean),
             ),
+            (
+                &["--echo-auth", "json-escaped"],
+                Answer::EchoAuth {
+                    form: AuthEcho::JsonEscaped,
+                    part: AuthPart::Value,
+                    status: 401,
+                },
+            ),
+            (
+                &["--echo-auth=location", "--echo-auth-part=token"],
+                Answer::EchoAuth {
+                    form: AuthEcho::Location,
+                    part: AuthPart::Token,
+                    status: 302,
+                },
+            ),
+            (
+                &["--echo-auth", "base64", "--echo-auth-status", "403"],
+                Answer::EchoAuth {
+                    form: AuthEcho::Base64,
+                    part: AuthPart::Value,
+                    status: 403,
+                },
+            ),
+            (
+                &["--control-chars-body"],
+                Answer::ControlCharsBody { status: 500 },
+            ),
+            (
+                &["--control-chars-body", "--control-chars-status", "502"],
+                Answer::ControlCharsBody { status: 502 },
+            ),
+            (
+                &["--rejected-detail", "agent-comments"],
+                Answer::RejectedDetail(RejectedDetail::AgentComments),
+            ),
         ];
         for (list, want) in cases {
             assert_eq!(serve(list).1.faults.answer, want, "{list:?}");
         }
         let (_, config, _) = serve(&["--pad-body-to", "70000"]);
         assert_eq!(config.faults.pad_body_to, Some(70_000));
+        let (_, config, _) = serve(&["--overlong-chunk-line", "9000"]);
+        let line = OverlongChunkLine {
+            len: 9000,
+            padding: ChunkPadding::Zeros,
+        };
+        assert_eq!(config.faults.overlong_chunk_line, Some(line));
+        let (_, config, _) = serve(&[
+            "--overlong-chunk-line",
+            "20",
+            "--chunk-line-padding",
+            "extension",
+        ]);
+        let line = OverlongChunkLine {
+            len: 20,
+            padding: ChunkPadding::Extension,
+        };
+        assert_eq!(config.faults.overlong_chunk_line, Some(line));
         let (_, config, _) = serve(&[]);
         assert_eq!(config.max_connections, SimConfig::DEFAULT_MAX_CONNECTIONS);
         let (_, config, _) = serve(&["--max-connections", "7"]);
@@ -337,6 +401,17 @@ mod tests {
             &["--malformed=yes"],
             &["--hang=1"],
             &["--max-connections", "0"],
+            &["--echo-auth", "uuencode"],
+            &["--echo-auth-part", "token"],
+            &["--echo-auth", "location", "--echo-auth-status", "401"],
+            &["--echo-auth", "plain", "--hang"],
+            &["--control-chars-status", "500"],
+            &["--rejected-detail", "secrets"],
+            &["--chunk-line-padding", "zeros"],
+            &["--overlong-chunk-line", "10", "--trickle-body-ms", "1"],
+            &["--close-delay-ms", "10"],
+            &["--drop-connection", "--bom"],
+            &["--gzip=yes"],
         ] {
             let err = parse(args(bad)).err().expect("should fail");
             assert_eq!(err.exit_code(), 2, "{bad:?}: {err}");

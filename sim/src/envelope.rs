@@ -198,6 +198,18 @@ pub(crate) fn loose_callid(body: &[u8]) -> String {
         .unwrap_or_default()
 }
 
+/// The request's `data.AgentComments` if the body has it, without validating anything
+/// else: the comments a faulty answer echoes.
+pub(crate) fn loose_comments(body: &[u8]) -> String {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            let comments = v.get("data")?.get("AgentComments")?.as_str()?;
+            Some(comments.to_owned())
+        })
+        .unwrap_or_default()
+}
+
 /// The answer of an [`AnswerVariant`] fault: a result envelope wrong in exactly one way.
 pub(crate) fn variant(variant: AnswerVariant, callid: &str) -> String {
     let result = |subtopic: &str, callid: &str, message_rest: &str| {
@@ -346,6 +358,11 @@ mod tests {
         }
         assert_eq!(loose_callid(br#"{"data":{"callid":"a\"b"}}"#), "a\"b");
         assert_eq!(loose_callid(b"not json"), "");
+        assert_eq!(
+            loose_comments(br#"{"data":{"AgentComments":"x\ny"}}"#),
+            "x\ny"
+        );
+        assert_eq!(loose_comments(b"[]"), "");
     }
 
     #[test]

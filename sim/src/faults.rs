@@ -5,7 +5,9 @@ use std::error::Error;
 use std::fmt;
 use std::time::Duration;
 
-use crate::answer::Answer;
+use hyper::body::Bytes;
+
+use crate::answer::{Answer, AuthEcho};
 
 /// Faults to inject, set at start ([`SimConfig::faults`](crate::SimConfig)) and changeable
 /// at runtime ([`Sim::set_faults`](crate::Sim::set_faults)). The default injects nothing.
@@ -14,10 +16,12 @@ use crate::answer::Answer;
 /// - **What is answered**: [`Faults::answer`], one [`Answer`] (LCM's own, or one fault
 ///   in its place).
 /// - **How the answer is delivered**, whatever it is: `latency_ms`, `pad_body_to` (LCM's
-///   success answer only), `trickle_headers_ms`, `trickle_body_ms`,
-///   `reset_after_body_bytes`. A valid request is still recorded before its answer
-///   leaves, so a client that gives up can check that the outcome arrived anyway.
-/// - **What happens after it**: `close_idle_ms`.
+///   success answer only), `bom`, `gzip`, `overlong_chunk_line`, `trickle_headers_ms`,
+///   `trickle_body_ms`, `reset_after_body_bytes`. A valid request is still recorded
+///   before its answer leaves, so a client that gives up can check that the outcome
+///   arrived anyway. The body faults apply in that order: padding, then the BOM, then
+///   gzip (of the padded body with its BOM), then the chunked encoding.
+/// - **What happens after it**: `close_idle_ms`, with `close_delay_ms`.
 ///
 /// The delivery faults and `close_idle_ms` work on the raw byte stream under HTTP (see
 /// `sim/src/fault_io.rs`), on plain and TLS connections alike, kept-alive ones included.
@@ -35,6 +39,20 @@ pub struct Faults {
     /// result envelope, so only a client that caps what it reads refuses it. Only with
     /// [`Answer::Normal`].
     pub pad_body_to: Option<usize>,
+    /// Put a UTF-8 byte-order mark (`EF BB BF`) before every answer's body, as .NET and
+    /// IIS backends do; `Content-Length` counts it. (`--bom`)
+    pub bom: bool,
+    /// Compress every answer's body with gzip and send `Content-Encoding: gzip`, though
+    /// the client asked for no encoding; the body really is the gzip of the answer (a
+    /// valid result, for LCM's success answer). (`--gzip`)
+    pub gzip: bool,
+    /// Send every answer in the chunked encoding (no `Content-Length`), its body as one
+    /// chunk whose chunk-size line is this long: a size padded with leading zeros or
+    /// followed by a long chunk extension. A complete, well-formed message otherwise,
+    /// so only a client that bounds the line refuses it. Written by the simulator itself,
+    /// so no trickle or reset applies to it. (`--overlong-chunk-line`,
+    /// `--chunk-line-padding`)
+    pub overlong_chunk_line: Option<OverlongChunkLine>,
     /// Send the status line and headers one byte at a time, this many milliseconds
     /// apart (the first byte at once); the body then follows at once (or trickles too,
     /// with `trickle_body_ms`). `Some(0)`: one byte per write, no pause.
@@ -52,6 +70,33 @@ pub struct Faults {
     /// the wait. The client's next request then needs a new connection, which
     /// [`Sim::connection_count`](crate::Sim::connection_count) counts.
     pub close_idle_ms: Option<u64>,
+    /// With `close_idle_ms`: the close comes this many milliseconds after the idle time,
+    /// and in between the connection is abandoned, as nginx's `keepalive_timeout` does
+    /// when its FIN is delayed: nothing more is read from it or answered on it. A request
+    /// sent in between is never answered: its client sees the end of the connection (a
+    /// FIN, or a reset since its request lies unread) before any answer byte. `0` (the
+    /// default): closed at once. (`--close-delay-ms`)
+    pub close_delay_ms: u64,
+}
+
+/// The chunk-size line of [`Faults::overlong_chunk_line`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OverlongChunkLine {
+    /// The line's length in bytes, without its CRLF (e.g. 16384); a length shorter than
+    /// the size's hex digits gives the plain size.
+    pub len: usize,
+    /// What makes the line long.
+    pub padding: ChunkPadding,
+}
+
+named_enum! {
+    /// What makes an [`OverlongChunkLine`] long.
+    pub enum ChunkPadding {
+        /// Leading zeros before the size's hex digits (`0000…01a`): still the right size.
+        Zeros => "zeros",
+        /// A chunk extension after the size (`1a;x=aaaa…`), which parsers must skip.
+        Extension => "extension",
+    }
 }
 
 /// Why a [`Faults`] value was refused: names the field (and its command-line flag) and
@@ -90,7 +135,22 @@ impl Faults {
             )));
         }
         if self.answer.is_silent() {
-            let delivery = [
+            if let Some((field, field_flag)) = self.delivery_faults().first() {
+                return Err(InvalidFaults(format!(
+                    "{field} ({field_flag}) shapes an answer, but with {kind} ({flag}) \
+                     nothing is answered"
+                )));
+            }
+        }
+        if self.close_delay_ms > 0 && self.close_idle_ms.is_none() {
+            return Err(InvalidFaults(
+                "close_delay_ms (--close-delay-ms) delays the close of close_idle_ms \
+                 (--close-idle-ms), which is not set"
+                    .to_owned(),
+            ));
+        }
+        if self.overlong_chunk_line.is_some() {
+            let shaping = [
                 (
                     "trickle_headers_ms",
                     "--trickle-headers-ms",
@@ -106,20 +166,52 @@ impl Faults {
                     "--reset-after-body-bytes",
                     self.reset_after_body_bytes.is_some(),
                 ),
-                (
-                    "close_idle_ms",
-                    "--close-idle-ms",
-                    self.close_idle_ms.is_some(),
-                ),
             ];
-            if let Some((field, field_flag, _)) = delivery.iter().find(|d| d.2) {
+            if let Some((field, field_flag, _)) = shaping.iter().find(|f| f.2) {
                 return Err(InvalidFaults(format!(
-                    "{field} ({field_flag}) shapes an answer, but with {kind} ({flag}) \
-                     nothing is answered"
+                    "{field} ({field_flag}) cannot shape an answer that overlong_chunk_line \
+                     (--overlong-chunk-line) writes itself"
                 )));
             }
         }
         Ok(())
+    }
+
+    /// The faults set that shape an answer's bytes or what follows it: (field, flag).
+    fn delivery_faults(&self) -> Vec<(&'static str, &'static str)> {
+        [
+            ("bom", "--bom", self.bom),
+            ("gzip", "--gzip", self.gzip),
+            (
+                "overlong_chunk_line",
+                "--overlong-chunk-line",
+                self.overlong_chunk_line.is_some(),
+            ),
+            (
+                "trickle_headers_ms",
+                "--trickle-headers-ms",
+                self.trickle_headers_ms.is_some(),
+            ),
+            (
+                "trickle_body_ms",
+                "--trickle-body-ms",
+                self.trickle_body_ms.is_some(),
+            ),
+            (
+                "reset_after_body_bytes",
+                "--reset-after-body-bytes",
+                self.reset_after_body_bytes.is_some(),
+            ),
+            (
+                "close_idle_ms",
+                "--close-idle-ms",
+                self.close_idle_ms.is_some(),
+            ),
+        ]
+        .into_iter()
+        .filter(|f| f.2)
+        .map(|(field, flag, _)| (field, flag))
+        .collect()
     }
 
     fn validate_answer(&self) -> Result<(), InvalidFaults> {
@@ -136,6 +228,26 @@ impl Faults {
                      (300..=399), got {status}"
                 )))
             }
+            Answer::EchoAuth {
+                form: AuthEcho::Location,
+                status,
+                ..
+            } if !(300..=399).contains(status) => Err(InvalidFaults(format!(
+                "answer EchoAuth.status (--echo-auth-status): a Location echo needs a 3xx \
+                 status (300..=399), got {status}"
+            ))),
+            Answer::EchoAuth { status, .. } if !(200..=599).contains(status) => {
+                Err(InvalidFaults(format!(
+                    "answer EchoAuth.status (--echo-auth-status): expected a final HTTP \
+                     status 200..=599, got {status}"
+                )))
+            }
+            Answer::ControlCharsBody { status } if !(200..=599).contains(status) => {
+                Err(InvalidFaults(format!(
+                    "answer ControlCharsBody.status (--control-chars-status): expected a \
+                     final HTTP status 200..=599, got {status}"
+                )))
+            }
             _ => Ok(()),
         }
     }
@@ -143,12 +255,17 @@ impl Faults {
 
 /// How the bytes of one answer go out, and what follows it; carried out by
 /// [`FaultIo`](crate::fault_io::FaultIo).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Delivery {
+    /// The bytes to send instead of the answer hyper writes (which are swallowed): the
+    /// answer in a shape hyper would not write.
+    pub replace: Option<Bytes>,
     pub trickle_head: Option<Duration>,
     pub trickle_body: Option<Duration>,
     pub reset_after_body_bytes: Option<usize>,
     pub close_idle: Option<Duration>,
+    /// With `close_idle`: how long the abandoned connection stays open.
+    pub close_delay: Duration,
 }
 
 impl Delivery {
@@ -165,6 +282,10 @@ pub(crate) struct Plan {
     pub answer: Answer,
     /// Pad a successful answer to this many bytes.
     pub pad_body_to: Option<usize>,
+    pub bom: bool,
+    pub gzip: bool,
+    pub overlong_chunk_line: Option<OverlongChunkLine>,
+    /// `replace` is left for the service to fill in, once it has the answer.
     pub delivery: Delivery,
 }
 
@@ -190,11 +311,16 @@ impl Faults {
             latency: Duration::from_millis(self.latency_ms),
             answer,
             pad_body_to: self.pad_body_to,
+            bom: self.bom,
+            gzip: self.gzip,
+            overlong_chunk_line: self.overlong_chunk_line,
             delivery: Delivery {
+                replace: None,
                 trickle_head: self.trickle_headers_ms.map(Duration::from_millis),
                 trickle_body: self.trickle_body_ms.map(Duration::from_millis),
                 reset_after_body_bytes: self.reset_after_body_bytes,
                 close_idle: self.close_idle_ms.map(Duration::from_millis),
+                close_delay: Duration::from_millis(self.close_delay_ms),
             },
         }
     }
@@ -203,7 +329,7 @@ impl Faults {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::answer::RetryAfter;
+    use crate::answer::{AuthPart, RetryAfter};
 
     #[test]
     fn a_counted_status_runs_out() {
@@ -301,11 +427,61 @@ mod tests {
                 },
                 "trickle_body_ms (--trickle-body-ms)",
             ),
+            (
+                Faults {
+                    answer: Answer::Hang,
+                    gzip: true,
+                    ..Faults::default()
+                },
+                "gzip (--gzip) shapes an answer",
+            ),
+            (
+                Faults {
+                    close_delay_ms: 5,
+                    ..Faults::default()
+                },
+                "close_delay_ms (--close-delay-ms) delays the close of close_idle_ms",
+            ),
+            (
+                Faults {
+                    overlong_chunk_line: Some(OverlongChunkLine {
+                        len: 9000,
+                        padding: ChunkPadding::Zeros,
+                    }),
+                    reset_after_body_bytes: Some(3),
+                    ..Faults::default()
+                },
+                "reset_after_body_bytes (--reset-after-body-bytes) cannot shape",
+            ),
+            (
+                Faults::answering(Answer::EchoAuth {
+                    form: AuthEcho::Location,
+                    part: AuthPart::Token,
+                    status: 401,
+                }),
+                "EchoAuth.status (--echo-auth-status): a Location echo needs a 3xx",
+            ),
+            (
+                Faults::answering(Answer::EchoAuth {
+                    form: AuthEcho::Plain,
+                    part: AuthPart::Value,
+                    status: 99,
+                }),
+                "EchoAuth.status (--echo-auth-status): expected a final",
+            ),
+            (
+                Faults::answering(Answer::ControlCharsBody { status: 1000 }),
+                "ControlCharsBody.status (--control-chars-status)",
+            ),
         ];
         for (faults, want) in cases {
             let err = faults.validate().expect_err(want).to_string();
             assert!(err.contains(want), "{err:?} should contain {want:?}");
         }
+    }
+
+    #[test]
+    fn validate_accepts_faults_that_all_take_effect() {
         for fine in [
             Faults::default(),
             Faults::answering(Answer::fail(200)),
@@ -317,6 +493,22 @@ mod tests {
             Faults {
                 pad_body_to: Some(1),
                 reset_after_body_bytes: Some(1),
+                bom: true,
+                gzip: true,
+                close_idle_ms: Some(1),
+                close_delay_ms: 1,
+                ..Faults::default()
+            },
+            Faults {
+                answer: Answer::EchoAuth {
+                    form: AuthEcho::Location,
+                    part: AuthPart::Token,
+                    status: 307,
+                },
+                overlong_chunk_line: Some(OverlongChunkLine {
+                    len: 9000,
+                    padding: ChunkPadding::Extension,
+                }),
                 ..Faults::default()
             },
         ] {

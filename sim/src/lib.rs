@@ -4,10 +4,8 @@
 //! its own, meant for loopback, that behaves as the vendor page documents:
 //! it validates the request envelope and every data field strictly (a test double should
 //! catch client bugs), answers the documented `WS_Error` cases, records each accepted
-//! outcome, and injects faults on demand (see [`Faults`]: latency, any error status,
-//! redirects, malformed or subtly wrong results, dropped, hung, reset and idle-closed
-//! connections, answers that trickle in byte by byte). It serves HTTPS too
-//! ([`SimConfig::tls`], with certificates from a [`TestCa`]).
+//! outcome, and injects faults on demand (see [`Faults`] and the list below). It serves
+//! HTTPS too ([`SimConfig::tls`], with certificates from a [`TestCa`]).
 //!
 //! ```no_run
 //! use lcm_sim::{Answer, Faults, Sim, SimConfig};
@@ -28,23 +26,52 @@
 //!   `WS_Error` result (`success:false`);
 //! - otherwise the outcome is recorded, then 200 with the vendor's sample response.
 //!
-//! Every answer carries `Content-Length`; connections are kept alive unless the client
-//! asks otherwise. A request hyper cannot parse gets hyper's own 400 (or 431) and a closed
-//! connection; a body over 16 MiB gets 413.
+//! Every answer carries `Content-Length` (unless [`Faults::overlong_chunk_line`] says
+//! otherwise); connections are kept alive unless the client asks otherwise. A request
+//! hyper cannot parse gets hyper's own 400 (or 431) and a closed connection; a body over
+//! 16 MiB gets 413.
+//!
+//! # Faults
+//! [`Faults::answer`] replaces LCM's answer by one [`Answer`] (nothing is recorded):
+//! - [`Answer::DropConnection`], [`Answer::Hang`]: no answer at all;
+//! - [`Answer::Status`] (any status, counted, with [`RetryAfter`]), [`Answer::Redirect`];
+//! - [`Answer::Malformed`] (not JSON), [`Answer::Variant`] (a result wrong in one way);
+//! - [`Answer::EchoAuth`]: the request's `Authorization` (whole, or its token) echoed in
+//!   the body, plain, JSON-escaped as .NET does (`+` as `\u002B`), percent-encoded or
+//!   base64, or in a redirect's `Location` path ([`AuthEcho`], [`AuthPart`]);
+//! - [`Answer::ControlCharsBody`]: an error body holding [`CONTROL_CHARS`] raw;
+//! - [`Answer::RejectedDetail`]: `success:false` with a `WS_Error` whose `detail` holds
+//!   [`CONTROL_CHARS`] or echoes the request's `AgentComments` ([`RejectedDetail`]).
+//!
+//! The other [`Faults`] fields shape whatever is answered: [`Faults::latency_ms`],
+//! [`Faults::pad_body_to`], a UTF-8 byte-order mark ([`Faults::bom`]), an unasked gzip
+//! body ([`Faults::gzip`]), a chunked answer with an over-long chunk-size line
+//! ([`Faults::overlong_chunk_line`]), headers or body trickled byte by byte, a TCP reset
+//! mid-body, and, after the answer, a close once idle ([`Faults::close_idle_ms`]), at once
+//! or, with [`Faults::close_delay_ms`], after the connection lay abandoned, as a stale
+//! keep-alive connection of nginx does ([`Sim::abandoned_connection_count`] tells when).
+//! [`Faults::validate`] (applied by [`Sim::start`], [`Sim::set_faults`] and the command
+//! line) refuses combinations where a fault could not take effect.
 //!
 //! The public API is synchronous: the server runs on its own threads (one that owns the
 //! runtime, and a few runtime workers), so a [`Sim`] can be started, queried, stopped and
 //! dropped from any thread, inside another async runtime or not.
 #![warn(missing_docs)]
 
+#[macro_use]
+mod names;
+
 mod answer;
 mod cli;
 mod envelope;
 mod fault_io;
+mod fault_reply;
 mod faults;
 mod record;
+mod reply;
 mod server;
 mod service;
+mod stream;
 mod tls;
 
 use std::collections::HashSet;
@@ -55,9 +82,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-pub use answer::{Answer, AnswerVariant, RetryAfter};
+pub use answer::{
+    Answer, AnswerVariant, AuthEcho, AuthPart, RejectedDetail, RetryAfter, CONTROL_CHARS,
+};
 pub use cli::{run_cli, usage, CliError};
-pub use faults::{Faults, InvalidFaults};
+pub use faults::{ChunkPadding, Faults, InvalidFaults, OverlongChunkLine};
 pub use tls::{TestCa, TlsIdentity};
 
 use record::Recorder;
@@ -273,6 +302,13 @@ impl Sim {
     /// happened before its next call.
     pub fn closed_connection_count(&self) -> usize {
         self.shared.closed_connections.load(Ordering::SeqCst)
+    }
+
+    /// Connections abandoned so far by [`Faults::close_delay_ms`]: counted the moment
+    /// one is abandoned (idle for `close_idle_ms`), before its close, so that a test can
+    /// wait for it and then send a request that must go unanswered.
+    pub fn abandoned_connection_count(&self) -> usize {
+        self.shared.abandoned_connections.load(Ordering::SeqCst)
     }
 
     /// Stops the simulator: closes the listener and every open connection, idle or busy

@@ -20,9 +20,10 @@ use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio_rustls::TlsAcceptor;
 
-use crate::fault_io::{Arming, FaultIo, Stream};
+use crate::fault_io::{Arming, FaultIo};
 use crate::lock;
 use crate::service::{handle, Shared};
+use crate::stream::Stream;
 
 /// How long the runtime's shutdown waits for its worker threads (they only ever run
 /// short, non-blocking steps, so this is a bound, not an expected time).
@@ -72,7 +73,8 @@ async fn accept_loop(
                 },
             };
             let arming = Arc::new(Arming::default());
-            let io = FaultIo::new(stream, Arc::clone(&arming));
+            let abandoned = Arc::clone(&conn_shared.abandoned_connections);
+            let io = FaultIo::new(stream, Arc::clone(&arming), abandoned);
             let service = service_fn(move |request| {
                 let arming = Arc::clone(&arming);
                 handle(Arc::clone(&conn_shared), connection_number, arming, request)

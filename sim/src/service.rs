@@ -13,21 +13,20 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Bytes, Incoming};
 use hyper::header::{self, HeaderValue};
 use hyper::http::request::Parts;
-use hyper::{Method, Request, Response, StatusCode, Version};
+use hyper::{Method, Request, Response, Version};
 
 use crate::answer::Answer;
 use crate::envelope;
 use crate::fault_io::Arming;
-use crate::faults::{Faults, Plan, MALFORMED_BODY};
+use crate::fault_reply::fault_reply;
+use crate::faults::{Faults, Plan};
 use crate::record::Recorder;
+use crate::reply::{self, error, json, wire_body_len, Reply};
 use crate::{lock, ReceivedRequest};
 
 /// Most bytes accepted for a request body; beyond it the answer is 413.
 /// Far above any real outcome (the client caps each string at 64 KiB).
 const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
-
-/// An HTTP answer as hyper sends it.
-type Reply = Response<Full<Bytes>>;
 
 /// State shared by the connection tasks and the [`Sim`](crate::Sim).
 pub(crate) struct Shared {
@@ -42,6 +41,9 @@ pub(crate) struct Shared {
     pub connections: AtomicUsize,
     /// TCP connections closed so far (by either side), sockets released.
     pub closed_connections: AtomicUsize,
+    /// Connections abandoned by the `close_delay_ms` fault (counted when abandoned, by
+    /// their [`FaultIo`](crate::fault_io::FaultIo)).
+    pub abandoned_connections: Arc<AtomicUsize>,
 }
 
 impl Shared {
@@ -59,6 +61,7 @@ impl Shared {
             recorder,
             connections: AtomicUsize::new(0),
             closed_connections: AtomicUsize::new(0),
+            abandoned_connections: Arc::new(AtomicUsize::new(0)),
         }
     }
 
@@ -145,50 +148,6 @@ impl Shared {
     }
 }
 
-/// A JSON response; `Full` gives it a `Content-Length`.
-fn json(status: u16, body: impl Into<Bytes>) -> Reply {
-    let mut answer = Response::new(Full::new(body.into()));
-    // hyper sends no 1xx as a final answer; such a status is sent as 500.
-    *answer.status_mut() = StatusCode::from_u16(status)
-        .ok()
-        .filter(|s| !s.is_informational())
-        .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    answer.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    answer
-}
-
-/// A JSON `{"error": message}` response; the message is JSON-escaped.
-fn error(status: u16, message: &str) -> Reply {
-    json(status, serde_json::json!({ "error": message }).to_string())
-}
-
-/// The body length an answer has on the wire: none for HEAD and for statuses that
-/// cannot carry one, whatever `Content-Length` says.
-fn wire_body_len(method: &Method, answer: &Reply) -> usize {
-    let status = answer.status();
-    if method == Method::HEAD
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED
-    {
-        return 0;
-    }
-    answer
-        .body()
-        .size_hint()
-        .exact()
-        .map_or(0, |n| usize::try_from(n).unwrap_or(usize::MAX))
-}
-
-/// Adds header `name` unless `value` cannot be a header value.
-fn add_header(answer: &mut Reply, name: header::HeaderName, value: &str) {
-    if let Ok(value) = HeaderValue::from_str(value) {
-        answer.headers_mut().insert(name, value);
-    }
-}
-
 /// The service's error that makes hyper close the connection without writing a byte:
 /// the `drop_connection` fault.
 #[derive(Debug)]
@@ -243,7 +202,7 @@ pub(crate) async fn handle(
     connection: usize,
     arming: Arc<Arming>,
     request: Request<Incoming>,
-) -> Result<Reply, DropConnection> {
+) -> Result<Response<Full<Bytes>>, DropConnection> {
     let (parts, body) = request.into_parts();
     // Faults are decided per request, once its head is in, so that a drop can happen
     // before hyper's `100 Continue` (sent when the body is first read) gives the client
@@ -257,11 +216,11 @@ pub(crate) async fn handle(
     } else {
         match read_body(body).await {
             Ok(body) => body,
-            Err(reply) => return Ok(reply),
+            Err(reply) => return Ok(reply.map(Full::new)),
         }
     };
     shared.log_request(connection, &parts, &body);
-    let mut reply = match &plan.answer {
+    let reply = match &plan.answer {
         Answer::DropConnection => {
             pause(plan.latency).await;
             return Err(DropConnection);
@@ -273,52 +232,42 @@ pub(crate) async fn handle(
             let never: Infallible = std::future::pending().await;
             match never {}
         }
-        Answer::Normal => shared.answer(&parts, &body, plan.pad_body_to),
-        fault => fault_reply(fault, &body),
+        answer => fault_reply(answer, &parts, &body)
+            .unwrap_or_else(|| shared.answer(&parts, &body, plan.pad_body_to)),
     };
     pause(plan.latency).await;
+    Ok(deliver(plan, &parts, reply, &arming))
+}
+
+/// Applies the plan's body and delivery faults to `reply`, the answer to `request`,
+/// arming the connection's [`FaultIo`](crate::fault_io::FaultIo) when they need it.
+fn deliver(
+    mut plan: Plan,
+    request: &Parts,
+    mut reply: Reply,
+    arming: &Arming,
+) -> Response<Full<Bytes>> {
     // hyper answers an HTTP/1.0 request without keep-alive with HTTP/1.0 and closes the
     // connection after it; say so explicitly, as for HTTP/1.1's `Connection: close`.
-    if parts.version == Version::HTTP_10 && !asks_keep_alive(&parts) {
+    if request.version == Version::HTTP_10 && !asks_keep_alive(request) {
         reply
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
+    if plan.bom {
+        reply::add_bom(&mut reply);
+    }
+    if plan.gzip {
+        reply::gzip(&mut reply);
+    }
+    if let Some(line) = plan.overlong_chunk_line {
+        plan.delivery.replace = Some(reply::chunked_with_overlong_line(&reply, line));
+    }
     if !plan.delivery.is_plain() {
-        arming.arm(plan.delivery, wire_body_len(&parts.method, &reply));
+        let body_len = wire_body_len(&request.method, &reply);
+        arming.arm(plan.delivery, body_len);
     }
-    Ok(reply)
-}
-
-/// The reply of a fault that answers something (not `Normal`, `DropConnection` or
-/// `Hang`, which [`handle`] deals with); `body` is the request's.
-fn fault_reply(answer: &Answer, body: &[u8]) -> Reply {
-    match answer {
-        Answer::Status {
-            status,
-            retry_after,
-            ..
-        } => {
-            let mut reply = error(*status, "injected fault");
-            if let Some(value) = retry_after {
-                add_header(&mut reply, header::RETRY_AFTER, &value.value());
-            }
-            reply
-        }
-        Answer::Redirect { location, status } => {
-            let mut reply = error(*status, "injected redirect");
-            add_header(&mut reply, header::LOCATION, location);
-            reply
-        }
-        Answer::Malformed => json(200, MALFORMED_BODY),
-        Answer::Variant(variant) => {
-            let callid = envelope::loose_callid(body);
-            json(200, envelope::variant(*variant, &callid))
-        }
-        Answer::Normal | Answer::DropConnection | Answer::Hang => {
-            unreachable!("handle() answers {answer:?} itself")
-        }
-    }
+    reply.map(Full::new)
 }
 
 /// Whether an HTTP/1.0 request's `Connection` header lists `keep-alive`.

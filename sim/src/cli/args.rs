@@ -7,7 +7,10 @@ use std::path::PathBuf;
 
 use clap::{ArgGroup, Parser};
 
-use crate::{Answer, AnswerVariant, Faults, RetryAfter, SimConfig};
+use crate::{
+    Answer, AnswerVariant, AuthEcho, AuthPart, ChunkPadding, Faults, OverlongChunkLine,
+    RejectedDetail, RetryAfter, SimConfig,
+};
 
 /// The `--help` text's description of the program.
 const ABOUT: &str = "\
@@ -140,6 +143,38 @@ pub(super) struct AnswerArgs {
     /// WS_Error), rejected-without-error (success:false, no error object) [default: off]
     #[arg(long, value_name = "NAME", group = "answer")]
     pub answer_variant: Option<AnswerVariant>,
+
+    /// Answer --echo-auth-status with the request's Authorization header (or its token,
+    /// --echo-auth-part) echoed: plain (text body), json-escaped (a JSON body escaped as
+    /// .NET's System.Text.Json does, e.g. + as \u002B), percent (percent-encoded, text
+    /// body), base64 (text body), location (a redirect to /lcm/rejected/<echo>)
+    /// [default: off]
+    #[arg(long, value_name = "FORM", group = "answer")]
+    pub echo_auth: Option<AuthEcho>,
+
+    /// With --echo-auth: echo the whole header value, or only its token (what follows the
+    /// scheme) [default: value]
+    #[arg(long, value_name = "PART", requires = "echo_auth")]
+    pub echo_auth_part: Option<AuthPart>,
+
+    /// With --echo-auth: the status to answer [default: 401; 302 for location]
+    #[arg(long, value_name = "CODE", requires = "echo_auth")]
+    pub echo_auth_status: Option<u16>,
+
+    /// Answer --control-chars-status with a text body holding CR, LF, ESC, NUL, BEL, TAB,
+    /// DEL and the C1 characters U+0085 and U+009B [default: off]
+    #[arg(long, group = "answer")]
+    pub control_chars_body: bool,
+
+    /// With --control-chars-body: the status to answer [default: 500]
+    #[arg(long, value_name = "CODE", requires = "control_chars_body")]
+    pub control_chars_status: Option<u16>,
+
+    /// Answer 200 with success:false and a WS_Error whose detail is: control-chars (the
+    /// control characters of --control-chars-body) or agent-comments (the request's
+    /// AgentComments echoed) [default: off]
+    #[arg(long, value_name = "WHAT", group = "answer")]
+    pub rejected_detail: Option<RejectedDetail>,
 }
 
 /// The flags that shape how each answer is delivered, and what follows it.
@@ -155,6 +190,31 @@ pub(super) struct DeliveryArgs {
     /// Pad each successful answer with spaces to N bytes (still valid JSON) [default: off]
     #[arg(long, value_name = "N")]
     pub pad_body_to: Option<usize>,
+
+    /// Put a UTF-8 byte-order mark (EF BB BF) before each answer's body, as .NET and IIS
+    /// backends do [default: off]
+    #[arg(long)]
+    pub bom: bool,
+
+    /// Compress each answer's body with gzip and send Content-Encoding: gzip, unasked
+    /// [default: off]
+    #[arg(long)]
+    pub gzip: bool,
+
+    /// Send each answer chunked, as one chunk whose chunk-size line is LEN bytes long (e.g.
+    /// 16384) [default: off]
+    #[arg(long, value_name = "LEN")]
+    pub overlong_chunk_line: Option<usize>,
+
+    /// With --overlong-chunk-line: what makes the line long: zeros (leading zeros before
+    /// the size) or extension (a chunk extension after it)
+    #[arg(
+        long,
+        value_name = "PADDING",
+        requires = "overlong_chunk_line",
+        default_value_t = ChunkPadding::Zeros
+    )]
+    pub chunk_line_padding: ChunkPadding,
 
     /// Send the status line and headers one byte every N ms (0: one byte per write)
     /// [default: off]
@@ -174,41 +234,54 @@ pub(super) struct DeliveryArgs {
     /// right after the answer) [default: off]
     #[arg(long, value_name = "N")]
     pub close_idle_ms: Option<u64>,
+
+    /// With --close-idle-ms: once idle that long, abandon the connection (read and answer
+    /// nothing more) and close it D ms later, as nginx does when its FIN is delayed (0:
+    /// close at once)
+    #[arg(long, value_name = "D", default_value_t = 0)]
+    pub close_delay_ms: u64,
 }
 
 impl AnswerArgs {
     /// The answer the flags choose; clap has already made sure that at most one did.
     fn answer(&self) -> Answer {
-        if self.drop_connection {
-            return Answer::DropConnection;
-        }
-        if self.hang {
-            return Answer::Hang;
-        }
-        if self.malformed {
-            return Answer::Malformed;
-        }
-        if let Some(status) = self.fail_status {
-            let retry_after = match (self.retry_after_secs, &self.retry_after) {
-                (Some(secs), _) => Some(RetryAfter::Secs(secs)),
-                (None, Some(raw)) => Some(RetryAfter::Raw(raw.clone())),
-                (None, None) => None,
-            };
-            return Answer::Status {
-                status,
-                count: self.fail_count.unwrap_or(0),
-                retry_after,
-            };
-        }
-        if let Some(location) = &self.redirect_to {
-            return Answer::Redirect {
+        let flags = [
+            self.drop_connection.then_some(Answer::DropConnection),
+            self.hang.then_some(Answer::Hang),
+            self.malformed.then_some(Answer::Malformed),
+            self.fail_status.map(|status| self.status(status)),
+            self.redirect_to.as_ref().map(|location| Answer::Redirect {
                 location: location.clone(),
                 status: self.redirect_status.unwrap_or(302),
-            };
-        }
-        match self.answer_variant {
-            Some(variant) => Answer::Variant(variant),
-            None => Answer::Normal,
+            }),
+            self.answer_variant.map(Answer::Variant),
+            self.echo_auth.map(|form| Answer::EchoAuth {
+                form,
+                part: self.echo_auth_part.unwrap_or(AuthPart::Value),
+                status: self.echo_auth_status.unwrap_or(match form {
+                    AuthEcho::Location => 302,
+                    _ => 401,
+                }),
+            }),
+            self.control_chars_body.then(|| Answer::ControlCharsBody {
+                status: self.control_chars_status.unwrap_or(500),
+            }),
+            self.rejected_detail.map(Answer::RejectedDetail),
+        ];
+        flags.into_iter().flatten().next().unwrap_or_default()
+    }
+
+    /// The `--fail-status` answer.
+    fn status(&self, status: u16) -> Answer {
+        let retry_after = match (self.retry_after_secs, &self.retry_after) {
+            (Some(secs), _) => Some(RetryAfter::Secs(secs)),
+            (None, Some(raw)) => Some(RetryAfter::Raw(raw.clone())),
+            (None, None) => None,
+        };
+        Answer::Status {
+            status,
+            count: self.fail_count.unwrap_or(0),
+            retry_after,
         }
     }
 }
@@ -221,10 +294,17 @@ impl Args {
             answer: self.answer.answer(),
             latency_ms: d.latency_ms,
             pad_body_to: d.pad_body_to,
+            bom: d.bom,
+            gzip: d.gzip,
+            overlong_chunk_line: d.overlong_chunk_line.map(|len| OverlongChunkLine {
+                len,
+                padding: d.chunk_line_padding,
+            }),
             trickle_headers_ms: d.trickle_headers_ms,
             trickle_body_ms: d.trickle_body_ms,
             reset_after_body_bytes: d.reset_after_body_bytes,
             close_idle_ms: d.close_idle_ms,
+            close_delay_ms: d.close_delay_ms,
         }
     }
 }
