@@ -7,6 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use lcm_sim::Answer;
 
 /// The example, compiled under a name of the calling test's own: tests run in
 /// parallel and each removes its executable.
@@ -107,8 +108,7 @@ fn logs_never_hold_the_auth_value_and_comments_only_at_trace() {
     // Success, and failures that are retried, logged at every level.
     let ok = sim();
     let failing = sim_with(Faults {
-        fail_status: Some(503),
-        fail_count: 0,
+        answer: Answer::fail(503),
         ..Faults::default()
     });
     for level in ["off", "error", "warn", "info", "debug", "trace"] {

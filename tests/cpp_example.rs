@@ -7,6 +7,7 @@ mod common;
 use std::collections::HashSet;
 
 use common::*;
+use lcm_sim::Answer;
 
 /// The example, compiled under a name of the calling test's own: tests run in
 /// parallel and each removes its executable.
@@ -28,7 +29,7 @@ fn cpp_example_reports_failures_with_status_name_and_text() {
     let example = example("failures");
 
     let failing = sim_with(Faults {
-        fail_status: Some(500),
+        answer: Answer::fail(500),
         ..Faults::default()
     });
     let output = run_to_end(example.command().arg(failing.url()));

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use lcm_outcome::ffi::*;
+use lcm_sim::{Answer, RetryAfter};
 
 #[test]
 fn a_late_answer_ends_the_call_at_its_deadline() {
@@ -69,8 +70,7 @@ fn retries_never_outlast_the_deadline() {
 #[test]
 fn a_503_is_retried_and_then_succeeds() {
     let sim = sim_with(Faults {
-        fail_status: Some(503),
-        fail_count: 1,
+        answer: Answer::fail_times(503, 1),
         ..Faults::default()
     });
     let client = Client::for_endpoint(&sim.url());
@@ -82,8 +82,7 @@ fn a_503_is_retried_and_then_succeeds() {
 #[test]
 fn a_500_is_not_retried() {
     let sim = sim_with(Faults {
-        fail_status: Some(500),
-        fail_count: 1,
+        answer: Answer::fail_times(500, 1),
         ..Faults::default()
     });
     let client = Client::for_endpoint(&sim.url());
@@ -99,8 +98,7 @@ fn a_500_is_not_retried() {
 #[test]
 fn retries_zero_means_one_attempt() {
     let sim = sim_with(Faults {
-        fail_status: Some(503),
-        fail_count: 1,
+        answer: Answer::fail_times(503, 1),
         ..Faults::default()
     });
     let client = Client::for_endpoint(&sim.url());
@@ -116,9 +114,11 @@ fn retries_zero_means_one_attempt() {
 #[test]
 fn a_retry_after_beyond_the_deadline_ends_the_call() {
     let sim = sim_with(Faults {
-        fail_status: Some(429),
-        fail_count: 1,
-        retry_after_secs: Some(30),
+        answer: Answer::Status {
+            status: 429,
+            count: 1,
+            retry_after: Some(RetryAfter::Secs(30)),
+        },
         ..Faults::default()
     });
     let client = Client::for_endpoint(&sim.url());
@@ -135,7 +135,7 @@ fn a_retry_after_beyond_the_deadline_ends_the_call() {
 #[test]
 fn a_dropped_connection_is_an_unknown_outcome_not_a_success() {
     let sim = sim_with(Faults {
-        drop_connection: true,
+        answer: Answer::DropConnection,
         ..Faults::default()
     });
     let client = Client::for_endpoint(&sim.url());
@@ -160,8 +160,7 @@ fn a_dropped_connection_is_an_unknown_outcome_not_a_success() {
 #[test]
 fn a_429_is_retried_and_then_succeeds() {
     let sim = sim_with(Faults {
-        fail_status: Some(429),
-        fail_count: 2,
+        answer: Answer::fail_times(429, 2),
         ..Faults::default()
     });
     let client = Client::for_endpoint(&sim.url());
@@ -173,9 +172,11 @@ fn a_429_is_retried_and_then_succeeds() {
 #[test]
 fn a_retry_after_that_fits_is_waited_for() {
     let sim = sim_with(Faults {
-        fail_status: Some(503),
-        fail_count: 1,
-        retry_after_secs: Some(1),
+        answer: Answer::Status {
+            status: 503,
+            count: 1,
+            retry_after: Some(RetryAfter::Secs(1)),
+        },
         ..Faults::default()
     });
     let client = Client::for_endpoint(&sim.url());
@@ -192,9 +193,11 @@ fn a_retry_after_that_fits_is_waited_for() {
 #[test]
 fn a_retry_after_of_zero_still_backs_off_and_a_huge_one_ends_the_call() {
     let sim = sim_with(Faults {
-        fail_status: Some(503),
-        fail_count: 1,
-        retry_after_secs: Some(0),
+        answer: Answer::Status {
+            status: 503,
+            count: 1,
+            retry_after: Some(RetryAfter::Secs(0)),
+        },
         ..Faults::default()
     });
     let client = Client::for_endpoint(&sim.url());
@@ -207,11 +210,14 @@ fn a_retry_after_of_zero_still_backs_off_and_a_huge_one_ends_the_call() {
     );
 
     sim.set_faults(Faults {
-        fail_status: Some(503),
-        fail_count: 1,
-        retry_after_secs: Some(u64::MAX),
+        answer: Answer::Status {
+            status: 503,
+            count: 1,
+            retry_after: Some(RetryAfter::Secs(u64::MAX)),
+        },
         ..Faults::default()
-    });
+    })
+    .expect("valid faults");
     assert_status(
         &client.send(&Call::sample()),
         LCM_ERR_HTTP_STATUS,

@@ -8,6 +8,7 @@ use std::ffi::c_char;
 
 use common::*;
 use lcm_outcome::ffi::*;
+use lcm_sim::Answer;
 
 const CANARY: c_char = 0x55;
 
@@ -108,8 +109,7 @@ fn longest_messages_fit_lcm_error_size_whole() {
     // The longest texts we build: an endpoint with a long path and a quoted server
     // body. Each part is bounded, so the message ends intact, not cut at 511 bytes.
     let sim = sim_with(Faults {
-        fail_status: Some(502),
-        fail_count: 0,
+        answer: Answer::fail(502),
         ..Faults::default()
     });
     let client = Client::for_endpoint(&format!("{}/{}", sim.url(), "p".repeat(5000)));

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use lcm_outcome::ffi::*;
-use lcm_sim::AnswerVariant;
+use lcm_sim::{Answer, AnswerVariant, RetryAfter};
 
 const SECRET: &str = "FAULT-SECRET-7f3a";
 const COMMENT: &str = "personal remark about the customer";
@@ -158,7 +158,7 @@ fn runs_out_of_time(faults: Faults) {
 #[test]
 fn accepted_connection_that_never_answers() {
     runs_out_of_time(Faults {
-        hang: true,
+        answer: Answer::Hang,
         ..faults()
     });
 }
@@ -198,7 +198,7 @@ fn connection_reset_mid_answer() {
 fn is_not_retried(status: u16, words: &'static [&'static str]) {
     let sim = Case::new(
         Faults {
-            fail_status: Some(status),
+            answer: Answer::fail(status),
             ..faults()
         },
         LCM_ERR_HTTP_STATUS,
@@ -222,8 +222,7 @@ fn http_502() {
 fn http_503_then_200() {
     let sim = Case::new(
         Faults {
-            fail_status: Some(503),
-            fail_count: 1,
+            answer: Answer::fail_times(503, 1),
             ..faults()
         },
         LCM_OK,
@@ -239,9 +238,11 @@ fn http_429_with_retry_after() {
     let started = Instant::now();
     let sim = Case::new(
         Faults {
-            fail_status: Some(429),
-            fail_count: 1,
-            retry_after_secs: Some(1),
+            answer: Answer::Status {
+                status: 429,
+                count: 1,
+                retry_after: Some(RetryAfter::Secs(1)),
+            },
             ..faults()
         },
         LCM_OK,
@@ -259,7 +260,10 @@ fn http_429_with_retry_after() {
 fn redirect_is_not_followed() {
     let sim = Case::new(
         Faults {
-            redirect_to: Some("http://elsewhere.example/lcm".into()),
+            answer: Answer::Redirect {
+                location: "http://elsewhere.example/lcm".into(),
+                status: 302,
+            },
             ..faults()
         },
         LCM_ERR_HTTP_STATUS,
@@ -322,7 +326,7 @@ fn peak_rss_kib(program: &NativeProgram, endpoint: &str) -> i64 {
 fn malformed_json() {
     Case::new(
         Faults {
-            malformed: true,
+            answer: Answer::Malformed,
             ..faults()
         },
         LCM_ERR_BAD_RESPONSE,
@@ -334,7 +338,7 @@ fn malformed_json() {
 fn variant(answer: AnswerVariant, expected: lcm_status, words: &'static [&'static str]) {
     Case::new(
         Faults {
-            answer_variant: Some(answer),
+            answer: Answer::Variant(answer),
             ..faults()
         },
         expected,

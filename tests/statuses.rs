@@ -11,6 +11,7 @@ use std::collections::HashSet;
 
 use common::*;
 use lcm_outcome::ffi::*;
+use lcm_sim::Answer;
 
 #[test]
 fn ok_when_lcm_confirms() {
@@ -79,8 +80,7 @@ fn config_for_unknown_options_and_bad_values() {
 fn http_status_for_a_client_error_is_final() {
     // As an LCM that refuses the auth token would answer.
     let sim = sim_with(Faults {
-        fail_status: Some(401),
-        fail_count: 0,
+        answer: Answer::fail(401),
         ..Faults::default()
     });
     let client = Client::for_endpoint(&sim.url());
@@ -147,7 +147,8 @@ fn bad_response_for_an_answer_over_64_kib_even_if_valid() {
     sim.set_faults(Faults {
         pad_body_to: Some(64 * 1024),
         ..Faults::default()
-    });
+    })
+    .expect("valid faults");
     assert_status(&client.send(&Call::sample()), LCM_OK, &[]);
 }
 

@@ -12,6 +12,7 @@ use std::path::Path;
 use std::process::Command;
 
 use common::*;
+use lcm_sim::Answer;
 
 /// `valgrind`, or `None` (after saying why) when it is missing outside CI.
 fn valgrind() -> Option<&'static str> {
@@ -66,8 +67,7 @@ fn example_failure_paths_are_clean_under_memcheck() {
     let Some(valgrind) = valgrind() else { return };
     let exe = NativeProgram::build("examples/c/set_outcome.c", "set_outcome_memcheck");
     let sim = sim_with(Faults {
-        fail_status: Some(503),
-        fail_count: 1,
+        answer: Answer::fail_times(503, 1),
         ..Faults::default()
     });
     // A retried 503, then success.

@@ -1,72 +1,27 @@
-//! The `lcm-sim` command line (std only, to keep the build small).
+//! The `lcm-sim` command line: flags parsed by clap (see `cli/args.rs`), then the
+//! simulator started and served until the process is killed.
+
+mod args;
 
 use std::fmt;
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::{load_calls_file, Faults, Sim, SimConfig, TestCa, TlsIdentity};
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{CommandFactory, Parser};
 
-/// The `--help` text.
-pub const USAGE: &str = "\
-Usage: lcm-sim [OPTIONS]
+use crate::{load_calls_file, Sim, SimConfig, TestCa, TlsIdentity};
+use args::Args;
 
-A local LCM SetCallOutcomeWithComments endpoint for testing dialers and lcm-outcome.
-Meant for loopback: it has no authentication.
-
-On start it prints one line, `lcm-sim listening on http://HOST:PORT/lcm` (https:// with
-TLS), then serves until killed. Any path is served; requests must be POST with a JSON
-body. Requests are not kept in memory, so it can serve any number of them.
-
-Options:
-  --listen ADDR            address to listen on [default: 127.0.0.1:8080]; port 0 picks one
-  --record FILE            append each accepted outcome to FILE as one JSON line, written
-                           before the answer is sent
-  --calls FILE             known call ids, one per line (# comments); others get WS_Error
-  --threads N              most connections served at once [default: 1024]
-
-TLS (plain HTTP without these):
-  --tls-cert FILE          serve HTTPS with this PEM certificate chain ...
-  --tls-key FILE           ... and this PEM private key
-  --tls-test-ca DIR        make a throwaway CA and a certificate for 127.0.0.1, ::1 and
-                           localhost; write DIR/ca.pem (for the client), DIR/cert.pem and
-                           DIR/key.pem; serve HTTPS with them
-
-Faults: what is answered (the first that applies, in this order; the outcome is not
-recorded):
-  --drop-connection        read each request, then close the connection without answering
-  --hang                   read each request, then never answer; keep the connection open
-  --fail-status CODE       answer CODE (e.g. 500, 502, 503, 429) with
-                           {\"error\":\"injected fault\"} ...
-  --fail-count N           ... for the next N requests only [default: 0 = every request]
-  --retry-after-secs N     with --fail-status: send Retry-After: N
-  --retry-after VALUE      with --fail-status: send Retry-After: VALUE as is (an HTTP date)
-  --redirect-to URL        answer 302 with Location: URL
-  --redirect-status CODE   with --redirect-to: this 3xx status instead of 302
-  --malformed              answer 200 with a body that is not JSON
-  --answer-variant NAME    answer 200 with a result that is valid but for one thing:
-                           wrong-subtopic, other-callid, success-missing,
-                           success-not-boolean, rejected (success:false with WS_Error),
-                           rejected-without-error (success:false, no error object)
-
-Faults: how each answer is delivered (a valid request is still recorded):
-  --latency-ms N           wait N ms before each answer
-  --pad-body-to N          pad each successful answer with spaces to N bytes (still valid JSON)
-  --trickle-headers-ms N   send the status line and headers one byte every N ms
-  --trickle-body-ms N      send the body one byte every N ms
-  --reset-after-body-bytes N
-                           send the headers and N body bytes (at most all but the last),
-                           then abort the connection with a TCP RST
-  --close-idle-ms N        close each connection once idle N ms after an answer, without
-                           announcing it (0: right after the answer)
-
-  -h, --help               print this help
-  -V, --version            print the version
-";
+/// The one-line usage summary (`Usage: lcm-sim [OPTIONS]`), to print after a usage error.
+pub fn usage() -> String {
+    Args::command().render_usage().to_string()
+}
 
 /// Why the command line failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CliError {
-    /// Bad arguments (exit status 2; print [`USAGE`]).
+    /// Bad arguments (exit status 2; print [`usage`] after it).
     Usage(String),
     /// The simulator could not start (exit status 1).
     Failed(String),
@@ -101,8 +56,8 @@ enum TlsSource {
 
 /// What the command line asks for.
 enum Command {
-    Help,
-    Version,
+    /// Print this (the help or the version) and exit 0.
+    Print(String),
     Serve {
         listen: String,
         config: Box<SimConfig>,
@@ -110,173 +65,66 @@ enum Command {
     },
 }
 
-/// A number option's value.
-fn number<T: std::str::FromStr>(option: &str, value: &str) -> Result<T, CliError> {
-    value.parse().map_err(|_| {
-        CliError::Usage(format!(
-            "{option}: expected a non-negative integer, got {value:?}"
-        ))
-    })
+/// A clap error as one line for [`CliError::Usage`] (clap's own text, without its
+/// `error: ` prefix and usage lines, which `main` prints once).
+fn usage_error(e: &clap::Error) -> CliError {
+    if e.kind() == ErrorKind::UnknownArgument {
+        if let Some(ContextValue::String(arg)) = e.get(ContextKind::InvalidArg) {
+            return CliError::Usage(format!("unknown option {arg:?}"));
+        }
+    }
+    // The message is the first paragraph (some, like a missing argument, go on over
+    // indented lines).
+    let text = e.to_string();
+    let message: Vec<&str> = text
+        .lines()
+        .take_while(|line| !line.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let message = message.join(" ");
+    CliError::Usage(
+        message
+            .strip_prefix("error: ")
+            .unwrap_or(&message)
+            .to_owned(),
+    )
 }
 
 fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
-    let mut listen = "127.0.0.1:8080".to_owned();
-    let mut record = None;
-    let mut calls_file: Option<PathBuf> = None;
-    let mut faults = Faults::default();
-    let mut fail_count_given = false;
-    let mut threads = 0;
-    let mut tls_cert: Option<PathBuf> = None;
-    let mut tls_key: Option<PathBuf> = None;
-    let mut tls_test_ca: Option<PathBuf> = None;
-    let mut args = args.into_iter();
-    while let Some(arg) = args.next() {
-        // Both "--opt value" and "--opt=value".
-        let (option, inline) = match arg.split_once('=') {
-            Some((o, v)) if o.starts_with("--") => (o.to_owned(), Some(v.to_owned())),
-            _ => (arg.clone(), None),
-        };
-        let takes_value = matches!(
-            option.as_str(),
-            "--listen"
-                | "--record"
-                | "--calls"
-                | "--latency-ms"
-                | "--fail-status"
-                | "--fail-count"
-                | "--retry-after-secs"
-                | "--pad-body-to"
-                | "--threads"
-                | "--retry-after"
-                | "--redirect-to"
-                | "--redirect-status"
-                | "--answer-variant"
-                | "--trickle-headers-ms"
-                | "--trickle-body-ms"
-                | "--reset-after-body-bytes"
-                | "--close-idle-ms"
-                | "--tls-cert"
-                | "--tls-key"
-                | "--tls-test-ca"
-        );
-        let value = if takes_value {
-            match inline {
-                Some(v) => v,
-                None => args
-                    .next()
-                    .ok_or_else(|| CliError::Usage(format!("{option}: missing value")))?,
-            }
-        } else if inline.is_some() {
-            return Err(CliError::Usage(format!("{option}: takes no value")));
-        } else {
-            String::new()
-        };
-        match option.as_str() {
-            "-h" | "--help" => return Ok(Command::Help),
-            "-V" | "--version" => return Ok(Command::Version),
-            "--listen" => listen = value,
-            "--record" => record = Some(PathBuf::from(value)),
-            "--calls" => calls_file = Some(PathBuf::from(value)),
-            "--latency-ms" => faults.latency_ms = number(&option, &value)?,
-            "--fail-status" => {
-                let status: u16 = number(&option, &value)?;
-                if !(100..=599).contains(&status) {
-                    return Err(CliError::Usage(format!(
-                        "--fail-status: expected an HTTP status 100..=599, got {status}"
-                    )));
-                }
-                faults.fail_status = Some(status);
-            }
-            "--fail-count" => {
-                faults.fail_count = number(&option, &value)?;
-                fail_count_given = true;
-            }
-            "--retry-after-secs" => faults.retry_after_secs = Some(number(&option, &value)?),
-            "--retry-after" => faults.retry_after = Some(value),
-            "--redirect-to" => faults.redirect_to = Some(value),
-            "--redirect-status" => {
-                let status: u16 = number(&option, &value)?;
-                if !(300..=399).contains(&status) {
-                    return Err(CliError::Usage(format!(
-                        "--redirect-status: expected a 3xx status, got {status}"
-                    )));
-                }
-                faults.redirect_status = Some(status);
-            }
-            "--answer-variant" => {
-                let variant = value
-                    .parse()
-                    .map_err(|e| CliError::Usage(format!("{option}: {e}")))?;
-                faults.answer_variant = Some(variant);
-            }
-            "--malformed" => faults.malformed = true,
-            "--drop-connection" => faults.drop_connection = true,
-            "--hang" => faults.hang = true,
-            "--pad-body-to" => faults.pad_body_to = Some(number(&option, &value)?),
-            "--trickle-headers-ms" => faults.trickle_headers_ms = Some(number(&option, &value)?),
-            "--trickle-body-ms" => faults.trickle_body_ms = Some(number(&option, &value)?),
-            "--reset-after-body-bytes" => {
-                faults.reset_after_body_bytes = Some(number(&option, &value)?);
-            }
-            "--close-idle-ms" => faults.close_idle_ms = Some(number(&option, &value)?),
-            "--threads" => threads = number(&option, &value)?,
-            "--tls-cert" => tls_cert = Some(PathBuf::from(value)),
-            "--tls-key" => tls_key = Some(PathBuf::from(value)),
-            "--tls-test-ca" => tls_test_ca = Some(PathBuf::from(value)),
-            other => return Err(CliError::Usage(format!("unknown option {other:?}"))),
+    let argv = std::iter::once("lcm-sim".to_owned()).chain(args);
+    let args = match Args::try_parse_from(argv) {
+        Ok(args) => args,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
+            return Ok(Command::Print(e.to_string()));
         }
-    }
-    // Options that would silently do nothing are mistakes worth reporting.
-    if fail_count_given && faults.fail_status.is_none() {
-        return Err(CliError::Usage(
-            "--fail-count needs --fail-status".to_owned(),
-        ));
-    }
-    if faults.fail_status.is_none() {
-        if faults.retry_after_secs.is_some() {
-            return Err(CliError::Usage(
-                "--retry-after-secs needs --fail-status".to_owned(),
-            ));
-        }
-        if faults.retry_after.is_some() {
-            return Err(CliError::Usage(
-                "--retry-after needs --fail-status".to_owned(),
-            ));
-        }
-    }
-    if faults.redirect_status.is_some() && faults.redirect_to.is_none() {
-        return Err(CliError::Usage(
-            "--redirect-status needs --redirect-to".to_owned(),
-        ));
-    }
-    let tls = match (tls_cert, tls_key, tls_test_ca) {
-        (None, None, None) => None,
-        (Some(cert), Some(key), None) => Some(TlsSource::Files { cert, key }),
-        (None, None, Some(dir)) => Some(TlsSource::TestCa(dir)),
-        (_, _, Some(_)) => {
-            return Err(CliError::Usage(
-                "--tls-test-ca cannot be combined with --tls-cert/--tls-key".to_owned(),
-            ))
-        }
-        _ => {
-            return Err(CliError::Usage(
-                "--tls-cert and --tls-key go together".to_owned(),
-            ))
-        }
+        Err(e) => return Err(usage_error(&e)),
     };
-    let calls = match calls_file {
-        Some(path) => Some(load_calls_file(&path).map_err(|e| {
+    let faults = args.faults();
+    faults
+        .validate()
+        .map_err(|e| CliError::Usage(e.to_string()))?;
+    let tls = match (&args.tls_cert, &args.tls_key, &args.tls_test_ca) {
+        (Some(cert), Some(key), _) => Some(TlsSource::Files {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        (_, _, Some(dir)) => Some(TlsSource::TestCa(dir.clone())),
+        // clap requires --tls-cert and --tls-key together.
+        _ => None,
+    };
+    let calls = match &args.calls {
+        Some(path) => Some(load_calls_file(path).map_err(|e| {
             CliError::Failed(format!("cannot read calls file {}: {e}", path.display()))
         })?),
         None => None,
     };
     Ok(Command::Serve {
-        listen,
+        listen: args.listen,
         config: Box::new(SimConfig {
-            record,
+            record: args.record,
             calls,
             faults,
-            threads,
+            max_connections: args.max_connections,
             tls: None,
             // Nothing could read them back, and a long run must not grow.
             keep_requests: false,
@@ -308,12 +156,8 @@ fn load_tls(source: &TlsSource) -> Result<TlsIdentity, CliError> {
 /// process is killed; returns only for `--help`, `--version` or an error.
 pub fn run_cli(args: impl IntoIterator<Item = String>) -> Result<(), CliError> {
     let (listen, mut config, tls) = match parse(args)? {
-        Command::Help => {
-            print!("{USAGE}");
-            return Ok(());
-        }
-        Command::Version => {
-            println!("lcm-sim {}", env!("CARGO_PKG_VERSION"));
+        Command::Print(text) => {
+            print!("{text}");
             return Ok(());
         }
         Command::Serve {
@@ -343,19 +187,30 @@ pub fn run_cli(args: impl IntoIterator<Item = String>) -> Result<(), CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::AnswerVariant;
+    use crate::{
+        Answer, AnswerVariant, AuthEcho, AuthPart, ChunkPadding, Faults, OverlongChunkLine,
+        RejectedDetail, RetryAfter,
+    };
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| (*s).to_owned()).collect()
     }
 
+    fn serve(list: &[&str]) -> (String, Box<SimConfig>, Option<TlsSource>) {
+        match parse(args(list)) {
+            Ok(Command::Serve {
+                listen,
+                config,
+                tls,
+            }) => (listen, config, tls),
+            Ok(_) => panic!("{list:?}: expected Serve"),
+            Err(e) => panic!("{list:?}: {e}"),
+        }
+    }
+
     #[test]
     fn parses_every_option() {
-        let Command::Serve {
-            listen,
-            config,
-            tls,
-        } = parse(args(&[
+        let (listen, config, tls) = serve(&[
             "--listen=127.0.0.1:0",
             "--latency-ms",
             "5",
@@ -363,24 +218,11 @@ mod tests {
             "503",
             "--fail-count",
             "2",
-            "--retry-after-secs",
-            "1",
-            "--malformed",
-            "--drop-connection",
-            "--pad-body-to",
-            "70000",
+            "--retry-after=Wed, 21 Oct 2015 07:28:00 GMT",
             "--threads",
             "4",
             "--record",
             "/tmp/x",
-            "--retry-after=Wed, 21 Oct 2015 07:28:00 GMT",
-            "--redirect-to",
-            "http://127.0.0.1:9/elsewhere",
-            "--redirect-status",
-            "307",
-            "--answer-variant",
-            "success-not-boolean",
-            "--hang",
             "--trickle-headers-ms",
             "10",
             "--trickle-body-ms=0",
@@ -388,37 +230,35 @@ mod tests {
             "12",
             "--close-idle-ms",
             "250",
+            "--close-delay-ms",
+            "40",
+            "--bom",
+            "--gzip",
             "--tls-cert",
             "c.pem",
             "--tls-key",
             "k.pem",
-        ]))
-        .ok()
-        .unwrap()
-        else {
-            panic!("expected Serve")
-        };
+        ]);
         assert_eq!(listen, "127.0.0.1:0");
         let want = Faults {
+            answer: Answer::Status {
+                status: 503,
+                count: 2,
+                retry_after: Some(RetryAfter::Raw("Wed, 21 Oct 2015 07:28:00 GMT".to_owned())),
+            },
             latency_ms: 5,
-            fail_status: Some(503),
-            fail_count: 2,
-            retry_after_secs: Some(1),
-            malformed: true,
-            drop_connection: true,
-            pad_body_to: Some(70_000),
-            retry_after: Some("Wed, 21 Oct 2015 07:28:00 GMT".to_owned()),
-            redirect_to: Some("http://127.0.0.1:9/elsewhere".to_owned()),
-            redirect_status: Some(307),
-            answer_variant: Some(AnswerVariant::SuccessNotBoolean),
-            hang: true,
+            pad_body_to: None,
+            bom: true,
+            gzip: true,
+            overlong_chunk_line: None,
             trickle_headers_ms: Some(10),
             trickle_body_ms: Some(0),
             reset_after_body_bytes: Some(12),
             close_idle_ms: Some(250),
+            close_delay_ms: 40,
         };
         assert_eq!(config.faults, want);
-        assert_eq!(config.threads, 4);
+        assert_eq!(config.max_connections, 4);
         assert_eq!(config.record, Some(PathBuf::from("/tmp/x")));
         assert!(!config.keep_requests);
         assert_eq!(
@@ -431,6 +271,105 @@ mod tests {
     }
 
     #[test]
+    fn each_answer_flag_chooses_its_answer() {
+        let cases: Vec<(&[&str], Answer)> = vec![
+            (&[], Answer::Normal),
+            (&["--drop-connection"], Answer::DropConnection),
+            (&["--hang"], Answer::Hang),
+            (&["--malformed"], Answer::Malformed),
+            (&["--fail-status", "500"], Answer::fail(500)),
+            (
+                &["--fail-status", "429", "--retry-after-secs", "1"],
+                Answer::Status {
+                    status: 429,
+                    count: 0,
+                    retry_after: Some(RetryAfter::Secs(1)),
+                },
+            ),
+            (
+                &["--redirect-to", "http://127.0.0.1:9/elsewhere"],
+                Answer::Redirect {
+                    location: "http://127.0.0.1:9/elsewhere".to_owned(),
+                    status: 302,
+                },
+            ),
+            (
+                &["--redirect-to", "/x", "--redirect-status", "307"],
+                Answer::Redirect {
+                    location: "/x".to_owned(),
+                    status: 307,
+                },
+            ),
+            (
+                &["--answer-variant", "success-not-boolean"],
+                Answer::Variant(AnswerVariant::SuccessNotBoolean),
+            ),
+            (
+                &["--echo-auth", "json-escaped"],
+                Answer::EchoAuth {
+                    form: AuthEcho::JsonEscaped,
+                    part: AuthPart::Value,
+                    status: 401,
+                },
+            ),
+            (
+                &["--echo-auth=location", "--echo-auth-part=token"],
+                Answer::EchoAuth {
+                    form: AuthEcho::Location,
+                    part: AuthPart::Token,
+                    status: 302,
+                },
+            ),
+            (
+                &["--echo-auth", "base64", "--echo-auth-status", "403"],
+                Answer::EchoAuth {
+                    form: AuthEcho::Base64,
+                    part: AuthPart::Value,
+                    status: 403,
+                },
+            ),
+            (
+                &["--control-chars-body"],
+                Answer::ControlCharsBody { status: 500 },
+            ),
+            (
+                &["--control-chars-body", "--control-chars-status", "502"],
+                Answer::ControlCharsBody { status: 502 },
+            ),
+            (
+                &["--rejected-detail", "agent-comments"],
+                Answer::RejectedDetail(RejectedDetail::AgentComments),
+            ),
+        ];
+        for (list, want) in cases {
+            assert_eq!(serve(list).1.faults.answer, want, "{list:?}");
+        }
+        let (_, config, _) = serve(&["--pad-body-to", "70000"]);
+        assert_eq!(config.faults.pad_body_to, Some(70_000));
+        let (_, config, _) = serve(&["--overlong-chunk-line", "9000"]);
+        let line = OverlongChunkLine {
+            len: 9000,
+            padding: ChunkPadding::Zeros,
+        };
+        assert_eq!(config.faults.overlong_chunk_line, Some(line));
+        let (_, config, _) = serve(&[
+            "--overlong-chunk-line",
+            "20",
+            "--chunk-line-padding",
+            "extension",
+        ]);
+        let line = OverlongChunkLine {
+            len: 20,
+            padding: ChunkPadding::Extension,
+        };
+        assert_eq!(config.faults.overlong_chunk_line, Some(line));
+        let (_, config, _) = serve(&[]);
+        assert_eq!(config.max_connections, SimConfig::DEFAULT_MAX_CONNECTIONS);
+        let (_, config, _) = serve(&["--max-connections", "7"]);
+        assert_eq!(config.max_connections, 7);
+    }
+
+    #[test]
     fn rejects_mistakes_as_usage_errors() {
         for bad in [
             &["--bogus"][..],
@@ -440,18 +379,91 @@ mod tests {
             &["--fail-count", "1"],
             &["--retry-after-secs", "1"],
             &["--retry-after", "soon"],
+            &[
+                "--fail-status",
+                "503",
+                "--retry-after-secs",
+                "1",
+                "--retry-after",
+                "x",
+            ],
             &["--redirect-status", "307"],
             &["--redirect-to", "/x", "--redirect-status", "200"],
             &["--answer-variant", "maybe"],
+            &["--malformed", "--drop-connection"],
+            &["--fail-status", "500", "--redirect-to", "/x"],
+            &["--hang", "--close-idle-ms", "0"],
+            &["--malformed", "--pad-body-to", "100"],
             &["--trickle-body-ms", "fast"],
             &["--tls-cert", "c.pem"],
             &["--tls-key", "k.pem"],
             &["--tls-test-ca", "d", "--tls-cert", "c", "--tls-key", "k"],
             &["--malformed=yes"],
             &["--hang=1"],
+            &["--max-connections", "0"],
+            &["--echo-auth", "uuencode"],
+            &["--echo-auth-part", "token"],
+            &["--echo-auth", "location", "--echo-auth-status", "401"],
+            &["--echo-auth", "plain", "--hang"],
+            &["--control-chars-status", "500"],
+            &["--rejected-detail", "secrets"],
+            &["--chunk-line-padding", "zeros"],
+            &["--overlong-chunk-line", "10", "--trickle-body-ms", "1"],
+            &["--close-delay-ms", "10"],
+            &["--drop-connection", "--bom"],
+            &["--gzip=yes"],
         ] {
             let err = parse(args(bad)).err().expect("should fail");
             assert_eq!(err.exit_code(), 2, "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn every_flag_states_its_default() {
+        let command = Args::command();
+        for arg in command.get_arguments() {
+            let id = arg.get_id().as_str();
+            if matches!(id, "help" | "version") {
+                continue;
+            }
+            let help = arg.get_help().map(ToString::to_string).unwrap_or_default();
+            assert!(
+                !arg.get_default_values().is_empty() || help.contains("[default: "),
+                "--{id}: its help does not state its default: {help:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn help_and_version_are_printed_not_errors() {
+        for flag in ["--help", "-h", "--version", "-V"] {
+            match parse(args(&[flag])) {
+                Ok(Command::Print(text)) => assert!(!text.is_empty(), "{flag}"),
+                _ => panic!("{flag}: expected text to print"),
+            }
+        }
+        let Ok(Command::Print(help)) = parse(args(&["--help"])) else {
+            unreachable!()
+        };
+        assert!(help.contains("loopback") && help.contains("--drop-connection"));
+    }
+
+    #[test]
+    fn usage_errors_name_the_flag() {
+        for (bad, want) in [
+            (&["--bogus"][..], "unknown option \"--bogus\""),
+            (&["--fail-count", "1"], "--fail-status"),
+            (&["--hang", "--malformed"], "'--malformed'"),
+            (&["--fail-status", "42"], "(--fail-status)"),
+            (&["--hang", "--close-idle-ms", "0"], "(--close-idle-ms)"),
+            (&["--latency-ms", "-1"], "'--latency-ms <N>'"),
+        ] {
+            let err = parse(args(bad)).err().expect("should fail").to_string();
+            assert!(
+                err.contains(want),
+                "{bad:?}: {err:?} should contain {want:?}"
+            );
+            assert!(!err.contains('\n'), "{bad:?}: one line: {err:?}");
         }
     }
 }

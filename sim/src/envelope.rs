@@ -7,7 +7,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::faults::AnswerVariant;
+use crate::answer::AnswerVariant;
 
 /// A request that passed validation.
 #[derive(Debug)]
@@ -120,8 +120,18 @@ pub(crate) fn parse_request(body: &[u8]) -> Result<OutcomeRequest, String> {
         return Err(format!("{key}: unknown field"));
     }
 
-    let callid = string(&data, "callid", "data.callid")?.to_owned();
-    string(&data, "AccountNumber", "data.AccountNumber")?;
+    let callid = check_data(&data)?;
+    Ok(OutcomeRequest {
+        callid,
+        source,
+        data,
+    })
+}
+
+/// Validates the `data` object's fields; returns its call id.
+fn check_data(data: &Map<String, Value>) -> Result<String, String> {
+    let callid = string(data, "callid", "data.callid")?.to_owned();
+    string(data, "AccountNumber", "data.AccountNumber")?;
     let outcome_key = match (
         data.contains_key("OutcomeId"),
         data.contains_key("OutcomeID"),
@@ -133,7 +143,7 @@ pub(crate) fn parse_request(body: &[u8]) -> Result<OutcomeRequest, String> {
         _ => "OutcomeId",
     };
     let label = format!("data.{outcome_key}");
-    match field(&data, outcome_key, &label)? {
+    match field(data, outcome_key, &label)? {
         Value::String(_) => {}
         Value::Number(n) if n.is_i64() || n.is_u64() => {}
         Value::Number(n) => {
@@ -146,18 +156,14 @@ pub(crate) fn parse_request(body: &[u8]) -> Result<OutcomeRequest, String> {
             ))
         }
     }
-    number(&data, "LeadScore", "data.LeadScore")?;
-    string(&data, "UserID", "data.UserID")?;
-    string(&data, "AgentComments", "data.AgentComments")?;
-    number(&data, "TargetAmount", "data.TargetAmount")?;
+    number(data, "LeadScore", "data.LeadScore")?;
+    string(data, "UserID", "data.UserID")?;
+    string(data, "AgentComments", "data.AgentComments")?;
+    number(data, "TargetAmount", "data.TargetAmount")?;
     if let Some(key) = data.keys().find(|k| !DATA_KEYS.contains(&k.as_str())) {
         return Err(format!("data.{key}: unknown field"));
     }
-    Ok(OutcomeRequest {
-        callid,
-        source,
-        data,
-    })
+    Ok(callid)
 }
 
 /// `s` as a JSON string literal.
@@ -189,6 +195,18 @@ pub(crate) fn loose_callid(body: &[u8]) -> String {
     serde_json::from_slice::<Value>(body)
         .ok()
         .and_then(|v| v.get("data")?.get("callid")?.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}
+
+/// The request's `data.AgentComments` if the body has it, without validating anything
+/// else: the comments a faulty answer echoes.
+pub(crate) fn loose_comments(body: &[u8]) -> String {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            let comments = v.get("data")?.get("AgentComments")?.as_str()?;
+            Some(comments.to_owned())
+        })
         .unwrap_or_default()
 }
 
@@ -340,6 +358,11 @@ mod tests {
         }
         assert_eq!(loose_callid(br#"{"data":{"callid":"a\"b"}}"#), "a\"b");
         assert_eq!(loose_callid(b"not json"), "");
+        assert_eq!(
+            loose_comments(br#"{"data":{"AgentComments":"x\ny"}}"#),
+            "x\ny"
+        );
+        assert_eq!(loose_comments(b"[]"), "");
     }
 
     #[test]

@@ -1,84 +1,32 @@
 //! Fault injection under HTTP, for tests only: answers whose bytes arrive slowly, stop
-//! half-way with a TCP reset, or connections the server closes once idle. hyper writes
-//! every answer as fast as the socket takes it, so these happen here, on the byte stream
-//! between hyper and the socket (or the TLS session).
+//! half-way with a TCP reset, are replaced by bytes hyper would never write, or
+//! connections the server closes (or abandons, then closes) once idle. hyper writes every
+//! answer as fast as the socket takes it, so these happen here, on the byte stream between
+//! hyper and the socket (or the TLS session).
 //!
 //! Every connection's stream goes through a [`FaultIo`]. It passes bytes straight
 //! through unless the request's service armed a [`Delivery`] for the answer it is about
 //! to return; then it follows that answer's bytes (the head up to its blank line, then
-//! `body_len` bytes of body) and paces, cuts or closes as asked. hyper serves one request
-//! at a time per connection, so the next answer written is the armed one.
+//! `body_len` bytes of body) and paces, cuts, replaces or closes as asked. hyper serves
+//! one request at a time per connection, so the next answer written is the armed one.
+
+mod outgoing;
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::time::{sleep, Sleep};
-use tokio_rustls::server::TlsStream;
 
 use crate::faults::Delivery;
 use crate::lock;
-
-/// A served connection's transport.
-pub(crate) enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl Stream {
-    fn tcp(&self) -> &TcpStream {
-        match self {
-            Stream::Plain(s) => s,
-            Stream::Tls(s) => s.get_ref().0,
-        }
-    }
-}
-
-impl AsyncRead for Stream {
-    fn poll_read(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
-            Stream::Tls(s) => Pin::new(s).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Stream {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
-            Stream::Tls(s) => Pin::new(s).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
-            Stream::Tls(s) => Pin::new(s).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
-            Stream::Tls(s) => Pin::new(s).poll_shutdown(cx),
-        }
-    }
-}
+use crate::stream::Stream;
+use outgoing::Outgoing;
 
 /// The delivery faults of the answer a connection's service is about to return; set by
 /// the service, taken by the connection's [`FaultIo`] when that answer's first byte is
@@ -113,104 +61,6 @@ impl Arming {
     }
 }
 
-/// Where writing a faulty answer stands.
-struct Answer {
-    delivery: Delivery,
-    /// How much of the blank line `\r\n\r\n` that ends the head has been written.
-    head_matched: usize,
-    in_body: bool,
-    body_left: usize,
-    body_sent: usize,
-    /// After this many body bytes, reset; never at the last byte, so the answer is cut.
-    reset_at: Option<usize>,
-}
-
-const HEAD_END: &[u8; 4] = b"\r\n\r\n";
-
-/// The next state of a search for `\r\n\r\n` after byte `b` (no partial match can
-/// restart inside the pattern except at a `\r`).
-fn match_head_end(matched: usize, b: u8) -> usize {
-    if b == HEAD_END[matched] {
-        matched + 1
-    } else if b == b'\r' {
-        1
-    } else {
-        0
-    }
-}
-
-impl Answer {
-    fn new(delivery: Delivery, body_len: usize) -> Answer {
-        Answer {
-            delivery,
-            head_matched: 0,
-            in_body: false,
-            body_left: body_len,
-            body_sent: 0,
-            reset_at: delivery
-                .reset_after_body_bytes
-                .map(|n| n.min(body_len.saturating_sub(1))),
-        }
-    }
-
-    /// The pause between bytes in the current part, if it trickles.
-    fn pace(&self) -> Option<Duration> {
-        if self.in_body {
-            self.delivery.trickle_body
-        } else {
-            self.delivery.trickle_head
-        }
-    }
-
-    fn reset_due(&self) -> bool {
-        self.in_body && self.reset_at == Some(self.body_sent)
-    }
-
-    fn done(&self) -> bool {
-        self.in_body && self.body_left == 0
-    }
-
-    /// How many leading bytes of `buf` one write may take: never past the end of the
-    /// head (so the body's faults start exactly at the body), the end of the answer or
-    /// the reset point; one byte when trickling.
-    fn allowance(&self, buf: &[u8]) -> usize {
-        let mut n = if self.in_body {
-            let mut n = buf.len().min(self.body_left);
-            if let Some(at) = self.reset_at {
-                n = n.min(at - self.body_sent);
-            }
-            n
-        } else {
-            let mut matched = self.head_matched;
-            buf.iter()
-                .position(|&b| {
-                    matched = match_head_end(matched, b);
-                    matched == HEAD_END.len()
-                })
-                .map_or(buf.len(), |i| i + 1)
-        };
-        if self.pace().is_some() {
-            n = n.min(1);
-        }
-        n
-    }
-
-    /// Accounts for `written`, which is within [`Answer::allowance`].
-    fn advance(&mut self, written: &[u8]) {
-        if self.in_body {
-            self.body_sent += written.len();
-            self.body_left -= written.len();
-            return;
-        }
-        for &b in written {
-            self.head_matched = match_head_end(self.head_matched, b);
-        }
-        if self.head_matched == HEAD_END.len() {
-            self.in_body = true;
-        }
-    }
-}
-
 fn reset_error() -> io::Error {
     io::Error::new(
         io::ErrorKind::ConnectionReset,
@@ -218,29 +68,44 @@ fn reset_error() -> io::Error {
     )
 }
 
+/// A connection's life after an answer with `close_idle`.
+enum Idle {
+    /// In use, or idle with no close planned.
+    Open,
+    /// Idle since its last answer; closed (or abandoned, with a delay) at this deadline.
+    Waiting {
+        deadline: Pin<Box<Sleep>>,
+        delay: Duration,
+    },
+    /// Abandoned: nothing more is read until the close, at this deadline.
+    Abandoned(Pin<Box<Sleep>>),
+    /// Closed: every read is the end of the stream.
+    Closed,
+}
+
 /// A connection's byte stream with the delivery faults applied; see the module comment.
 pub(crate) struct FaultIo {
     stream: Stream,
-    arming: std::sync::Arc<Arming>,
-    answer: Option<Answer>,
+    arming: Arc<Arming>,
+    answer: Option<Outgoing>,
     /// When the next trickled byte may go.
     pace: Option<Pin<Box<Sleep>>>,
-    /// When this connection, idle since its last answer, is closed (`close_idle`).
-    idle_close: Option<Pin<Box<Sleep>>>,
-    idle_closed: bool,
+    idle: Idle,
+    /// Counts the connections abandoned (`close_delay`), this one included once it is.
+    abandoned: Arc<AtomicUsize>,
     /// The connection was aborted: SO_LINGER is 0, so closing it sends a RST.
     reset: bool,
 }
 
 impl FaultIo {
-    pub(crate) fn new(stream: Stream, arming: std::sync::Arc<Arming>) -> FaultIo {
+    pub(crate) fn new(stream: Stream, arming: Arc<Arming>, abandoned: Arc<AtomicUsize>) -> FaultIo {
         FaultIo {
             stream,
             arming,
             answer: None,
             pace: None,
-            idle_close: None,
-            idle_closed: false,
+            idle: Idle::Open,
+            abandoned,
             reset: false,
         }
     }
@@ -254,6 +119,67 @@ impl FaultIo {
         self.answer = None;
         Poll::Ready(Err(reset_error()))
     }
+
+    /// Writes what is left of the bytes that replace the armed answer, if they do; ready
+    /// once they are all out.
+    fn poll_replacement(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        let Some(answer) = self.answer.as_mut() else {
+            return Poll::Ready(Ok(()));
+        };
+        while let Some(left) = answer.replacement_left().filter(|l| !l.is_empty()) {
+            let n = ready!(Pin::new(&mut self.stream).poll_write(cx, left))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            answer.replacement_written(n);
+        }
+        Poll::Ready(Ok(()))
+    }
+
+    /// The armed answer is all written: the connection is idle from now on, and its
+    /// close (`close_idle`) is planned.
+    fn answer_done(&mut self, cx: &mut Context<'_>, delivery: &Delivery) {
+        self.answer = None;
+        self.pace = None;
+        self.arming.in_request.store(false, Ordering::Release);
+        self.idle = Idle::Open;
+        if let Some(idle) = delivery.close_idle {
+            // Polled here so that its timer wakes the connection: hyper may not read
+            // again on its own before the client sends something (after pipelined
+            // requests it still waits on an earlier read).
+            let mut deadline = Box::pin(sleep(idle));
+            if deadline.as_mut().poll(cx).is_ready() {
+                cx.waker().wake_by_ref();
+            }
+            self.idle = Idle::Waiting {
+                deadline,
+                delay: delivery.close_delay,
+            };
+        }
+    }
+
+    /// With the socket silent: whether the idle connection's time is up, moving it on to
+    /// abandoned or closed. Pending while it stays open.
+    fn poll_idle_over(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        let busy = self.arming.in_request.load(Ordering::Acquire);
+        let Idle::Waiting { deadline, delay } = &mut self.idle else {
+            return Poll::Pending;
+        };
+        if busy {
+            return Poll::Pending;
+        }
+        ready!(deadline.as_mut().poll(cx));
+        if delay.is_zero() {
+            self.idle = Idle::Closed;
+            return Poll::Ready(());
+        }
+        let mut close = Box::pin(sleep(*delay));
+        // Registers the timer's wake-up; the close itself is the next read's.
+        let _ = close.as_mut().poll(cx);
+        self.idle = Idle::Abandoned(close);
+        self.abandoned.fetch_add(1, Ordering::SeqCst);
+        Poll::Pending
+    }
 }
 
 impl AsyncRead for FaultIo {
@@ -263,31 +189,28 @@ impl AsyncRead for FaultIo {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if this.idle_closed {
-            return Poll::Ready(Ok(()));
+        match &mut this.idle {
+            // An end of stream, to hyper: it closes the connection as if the client had,
+            // sending a FIN and nothing else.
+            Idle::Closed => return Poll::Ready(Ok(())),
+            // Abandoned: the socket is not read, so a request sent now is never answered.
+            Idle::Abandoned(close) => {
+                ready!(close.as_mut().poll(cx));
+                this.idle = Idle::Closed;
+                return Poll::Ready(Ok(()));
+            }
+            Idle::Open | Idle::Waiting { .. } => {}
         }
         let before = buf.filled().len();
         match Pin::new(&mut this.stream).poll_read(cx, buf) {
             Poll::Ready(result) => {
                 if result.is_err() || buf.filled().len() > before {
-                    this.idle_close = None;
+                    this.idle = Idle::Open;
                 }
                 Poll::Ready(result)
             }
             Poll::Pending => {
-                let busy = this.arming.in_request.load(Ordering::Acquire);
-                let idle_over = !busy
-                    && this
-                        .idle_close
-                        .as_mut()
-                        .is_some_and(|deadline| deadline.as_mut().poll(cx).is_ready());
-                if !idle_over {
-                    return Poll::Pending;
-                }
-                // An end of stream, to hyper: it closes the connection as if the client
-                // had, sending a FIN and nothing else.
-                this.idle_closed = true;
-                this.idle_close = None;
+                ready!(this.poll_idle_over(cx));
                 Poll::Ready(Ok(()))
             }
         }
@@ -309,11 +232,12 @@ impl AsyncWrite for FaultIo {
                 // The fast path: no fault for this answer.
                 None => return Pin::new(&mut this.stream).poll_write(cx, buf),
                 Some((delivery, body_len)) => {
-                    this.answer = Some(Answer::new(delivery, body_len));
+                    this.answer = Some(Outgoing::new(delivery, body_len));
                     this.pace = None;
                 }
             }
         }
+        ready!(this.poll_replacement(cx))?;
         let Some(answer) = this.answer.as_mut() else {
             return Pin::new(&mut this.stream).poll_write(cx, buf);
         };
@@ -325,7 +249,12 @@ impl AsyncWrite for FaultIo {
             this.pace = None;
         }
         let allowed = answer.allowance(buf);
-        let n = ready!(Pin::new(&mut this.stream).poll_write(cx, &buf[..allowed]))?;
+        let n = if answer.replacement_left().is_some() {
+            // Replaced: hyper's own bytes for this answer are swallowed.
+            allowed
+        } else {
+            ready!(Pin::new(&mut this.stream).poll_write(cx, &buf[..allowed]))?
+        };
         answer.advance(&buf[..n]);
         // Pausing after each byte (rather than before) sends the first one at once.
         this.pace = answer
@@ -333,21 +262,8 @@ impl AsyncWrite for FaultIo {
             .filter(|p| n > 0 && !p.is_zero())
             .map(|p| Box::pin(sleep(p)));
         if answer.done() {
-            let close_idle = answer.delivery.close_idle;
-            this.answer = None;
-            this.pace = None;
-            this.arming.in_request.store(false, Ordering::Release);
-            this.idle_close = None;
-            if let Some(idle) = close_idle {
-                // Polled here so that its timer wakes the connection: hyper may not read
-                // again on its own before the client sends something (after pipelined
-                // requests it still waits on an earlier read).
-                let mut deadline = Box::pin(sleep(idle));
-                if deadline.as_mut().poll(cx).is_ready() {
-                    cx.waker().wake_by_ref();
-                }
-                this.idle_close = Some(deadline);
-            }
+            let delivery = answer.delivery.clone();
+            this.answer_done(cx, &delivery);
         }
         Poll::Ready(Ok(n))
     }
@@ -370,54 +286,8 @@ impl AsyncWrite for FaultIo {
     }
 
     // Not vectored: hyper then hands over each answer as one flat buffer, in order,
-    // which is what `Answer` follows.
+    // which is what `Outgoing` follows.
     fn is_write_vectored(&self) -> bool {
         false
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn allowance_stops_at_the_head_end_and_the_reset_point() {
-        let delivery = Delivery {
-            reset_after_body_bytes: Some(3),
-            ..Delivery::default()
-        };
-        let wire = b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\n0123456789";
-        let mut answer = Answer::new(delivery, 10);
-        let head = answer.allowance(wire);
-        assert_eq!(&wire[head - 4..head], b"\r\n\r\n");
-        answer.advance(&wire[..head]);
-        assert!(answer.in_body && !answer.reset_due());
-        assert_eq!(answer.allowance(&wire[head..]), 3);
-        answer.advance(&wire[head..head + 3]);
-        assert!(answer.reset_due());
-    }
-
-    #[test]
-    fn head_end_is_found_across_writes_and_after_false_starts() {
-        let mut answer = Answer::new(Delivery::default(), 0);
-        for chunk in [&b"HTTP/1.1 200 OK\r\nx: \r\r\n"[..], b"\r", b"\n"] {
-            assert!(!answer.in_body);
-            let n = answer.allowance(chunk);
-            assert_eq!(n, chunk.len());
-            answer.advance(&chunk[..n]);
-        }
-        assert!(answer.done());
-    }
-
-    #[test]
-    fn reset_is_never_after_the_whole_body_and_trickle_takes_one_byte() {
-        let delivery = Delivery {
-            reset_after_body_bytes: Some(100),
-            trickle_head: Some(Duration::ZERO),
-            ..Delivery::default()
-        };
-        let answer = Answer::new(delivery, 10);
-        assert_eq!(answer.reset_at, Some(9));
-        assert_eq!(answer.allowance(b"HTTP/1.1"), 1);
     }
 }

@@ -1,61 +1,58 @@
-//! Fault injection: what to do to the next request instead of (or besides) answering it.
+//! Fault injection: what to do to the next request instead of (or besides) answering it,
+//! and which combinations make sense ([`Faults::validate`]).
 
+use std::error::Error;
 use std::fmt;
-use std::str::FromStr;
 use std::time::Duration;
+
+use hyper::body::Bytes;
+
+use crate::answer::{Answer, AuthEcho};
 
 /// Faults to inject, set at start ([`SimConfig::faults`](crate::SimConfig)) and changeable
 /// at runtime ([`Sim::set_faults`](crate::Sim::set_faults)). The default injects nothing.
 ///
 /// Three kinds, which combine:
-/// - **What is answered.** One request gets at most one of these, the first set in this
-///   order: `drop_connection`, `hang`, `fail_status`, `redirect_to`, `malformed`,
-///   `answer_variant`; otherwise the answer LCM would give. Each applies to any request,
-///   valid or not, and the outcome is not recorded.
-/// - **How the answer is delivered**, whatever it is: `latency_ms`, `pad_body_to` (a
-///   success only), `trickle_headers_ms`, `trickle_body_ms`, `reset_after_body_bytes`.
-///   A valid request is still recorded before its answer leaves, so a client that gives
-///   up can check that the outcome arrived anyway.
-/// - **What happens after it**: `close_idle_ms`.
+/// - **What is answered**: [`Faults::answer`], one [`Answer`] (LCM's own, or one fault
+///   in its place).
+/// - **How the answer is delivered**, whatever it is: `latency_ms`, `pad_body_to` (LCM's
+///   success answer only), `bom`, `gzip`, `overlong_chunk_line`, `trickle_headers_ms`,
+///   `trickle_body_ms`, `reset_after_body_bytes`. A valid request is still recorded
+///   before its answer leaves, so a client that gives up can check that the outcome
+///   arrived anyway. The body faults apply in that order: padding, then the BOM, then
+///   gzip (of the padded body with its BOM), then the chunked encoding.
+/// - **What happens after it**: `close_idle_ms`, with `close_delay_ms`.
 ///
 /// The delivery faults and `close_idle_ms` work on the raw byte stream under HTTP (see
 /// `sim/src/fault_io.rs`), on plain and TLS connections alike, kept-alive ones included.
+/// Combinations where a fault would silently do nothing are refused by
+/// [`Faults::validate`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Faults {
+    /// What is answered; [`Answer::Normal`] by default.
+    pub answer: Answer,
     /// Sleep this long before answering each request (after recording it, so a client
-    /// that times out can check that the outcome was recorded anyway).
+    /// that times out can check that the outcome was recorded anyway); with
+    /// [`Answer::DropConnection`], before closing.
     pub latency_ms: u64,
-    /// Answer with this HTTP status and the body `{"error":"injected fault"}`: any final
-    /// status, e.g. 500, 502, 503, 429, 401, 302 (without `Location`; see `redirect_to`).
-    /// Statuses outside 200..=999 are sent as 500 (1xx cannot be a final answer).
-    pub fail_status: Option<u16>,
-    /// How many requests get `fail_status`; after that, normal behaviour resumes (and
-    /// `fail_status` reads back as `None`). `0` means every request.
-    pub fail_count: u32,
-    /// With `fail_status`: add `Retry-After: N` (seconds).
-    pub retry_after_secs: Option<u64>,
-    /// With `fail_status`: add `Retry-After` with exactly this value (an HTTP date such
-    /// as `Wed, 21 Oct 2015 07:28:00 GMT`, or something invalid); wins over
-    /// `retry_after_secs`. A value that cannot be a header (a control character) is left out.
-    pub retry_after: Option<String>,
-    /// Answer with `redirect_status` (default 302) and `Location: <this>`, body
-    /// `{"error":"injected redirect"}`. A value that cannot be a header is left out.
-    pub redirect_to: Option<String>,
-    /// The status of a `redirect_to` answer: 301, 302, 303, 307 or 308; `None` is 302.
-    /// Anything outside 300..=399 is sent as 302.
-    pub redirect_status: Option<u16>,
-    /// Answer HTTP 200 with a body that is not JSON.
-    pub malformed: bool,
-    /// Answer HTTP 200 with a result envelope that is valid except for one thing.
-    pub answer_variant: Option<AnswerVariant>,
-    /// Read the request, then close the TCP connection without sending a single byte.
-    pub drop_connection: bool,
-    /// Read the request, then never answer: the connection stays open, silent, until the
-    /// client closes it or the simulator stops.
-    pub hang: bool,
     /// Pad each successful answer with trailing spaces to this many bytes: still a valid
-    /// result envelope, so only a client that caps what it reads refuses it.
+    /// result envelope, so only a client that caps what it reads refuses it. Only with
+    /// [`Answer::Normal`].
     pub pad_body_to: Option<usize>,
+    /// Put a UTF-8 byte-order mark (`EF BB BF`) before every answer's body, as .NET and
+    /// IIS backends do; `Content-Length` counts it. (`--bom`)
+    pub bom: bool,
+    /// Compress every answer's body with gzip and send `Content-Encoding: gzip`, though
+    /// the client asked for no encoding; the body really is the gzip of the answer (a
+    /// valid result, for LCM's success answer). (`--gzip`)
+    pub gzip: bool,
+    /// Send every answer in the chunked encoding (no `Content-Length`), its body as one
+    /// chunk whose chunk-size line is this long: a size padded with leading zeros or
+    /// followed by a long chunk extension. A complete, well-formed message otherwise,
+    /// so only a client that bounds the line refuses it. Written by the simulator itself,
+    /// so no trickle or reset applies to it. (`--overlong-chunk-line`,
+    /// `--chunk-line-padding`)
+    pub overlong_chunk_line: Option<OverlongChunkLine>,
     /// Send the status line and headers one byte at a time, this many milliseconds
     /// apart (the first byte at once); the body then follows at once (or trickles too,
     /// with `trickle_body_ms`). `Some(0)`: one byte per write, no pause.
@@ -73,104 +70,202 @@ pub struct Faults {
     /// the wait. The client's next request then needs a new connection, which
     /// [`Sim::connection_count`](crate::Sim::connection_count) counts.
     pub close_idle_ms: Option<u64>,
+    /// With `close_idle_ms`: the close comes this many milliseconds after the idle time,
+    /// and in between the connection is abandoned, as nginx's `keepalive_timeout` does
+    /// when its FIN is delayed: nothing more is read from it or answered on it. A request
+    /// sent in between is never answered: its client sees the end of the connection (a
+    /// FIN, or a reset since its request lies unread) before any answer byte. `0` (the
+    /// default): closed at once. (`--close-delay-ms`)
+    pub close_delay_ms: u64,
 }
 
-/// A 200 answer that is a valid result envelope except for one thing (for
-/// [`Faults::answer_variant`]). The request's call id is echoed except with
-/// `OtherCallId`; an unreadable request echoes `""`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum AnswerVariant {
-    /// `subtopic` is `"SetCallOutcomeResult"`, not `"SetCallOutcomeWithCommentsResult"`.
-    WrongSubtopic,
-    /// `message.callid` is another call id: the request's with `"-other"` appended.
-    OtherCallId,
-    /// `message.response` is `{}`: no `success`.
-    SuccessMissing,
-    /// `success` is the string `"true"`, not a boolean.
-    SuccessNotBoolean,
-    /// `success: false` with the vendor's `WS_Error` object (type `WS_Error`, message
-    /// `"Invalid Call ID."`, detail `"Invalid Call ID:<callid>"`).
-    Rejected,
-    /// `success: false` and no `error` object.
-    RejectedWithoutError,
+/// The chunk-size line of [`Faults::overlong_chunk_line`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct OverlongChunkLine {
+    /// The line's length in bytes, without its CRLF (e.g. 16384); a length shorter than
+    /// the size's hex digits gives the plain size.
+    pub len: usize,
+    /// What makes the line long.
+    pub padding: ChunkPadding,
 }
 
-impl AnswerVariant {
-    /// Every variant, in declaration order.
-    pub const ALL: [AnswerVariant; 6] = [
-        AnswerVariant::WrongSubtopic,
-        AnswerVariant::OtherCallId,
-        AnswerVariant::SuccessMissing,
-        AnswerVariant::SuccessNotBoolean,
-        AnswerVariant::Rejected,
-        AnswerVariant::RejectedWithoutError,
-    ];
+named_enum! {
+    /// What makes an [`OverlongChunkLine`] long.
+    pub enum ChunkPadding {
+        /// Leading zeros before the size's hex digits (`0000…01a`): still the right size.
+        Zeros => "zeros",
+        /// A chunk extension after the size (`1a;x=aaaa…`), which parsers must skip.
+        Extension => "extension",
+    }
+}
 
-    /// The command-line name: `wrong-subtopic`, `other-callid`, `success-missing`,
-    /// `success-not-boolean`, `rejected`, `rejected-without-error`.
-    pub fn name(self) -> &'static str {
-        match self {
-            AnswerVariant::WrongSubtopic => "wrong-subtopic",
-            AnswerVariant::OtherCallId => "other-callid",
-            AnswerVariant::SuccessMissing => "success-missing",
-            AnswerVariant::SuccessNotBoolean => "success-not-boolean",
-            AnswerVariant::Rejected => "rejected",
-            AnswerVariant::RejectedWithoutError => "rejected-without-error",
+/// Why a [`Faults`] value was refused: names the field (and its command-line flag) and
+/// what is wrong with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidFaults(String);
+
+impl fmt::Display for InvalidFaults {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Error for InvalidFaults {}
+
+impl Faults {
+    /// No fault but `answer`.
+    pub fn answering(answer: Answer) -> Faults {
+        Faults {
+            answer,
+            ..Faults::default()
+        }
+    }
+
+    /// Checks that every fault can take effect: statuses in range, and no fault that
+    /// the chosen answer would silently ignore (e.g. `pad_body_to` with an injected
+    /// status, or any delivery fault with [`Answer::Hang`]). The command line applies the
+    /// same rules, through this function.
+    pub fn validate(&self) -> Result<(), InvalidFaults> {
+        self.validate_answer()?;
+        let (kind, flag) = self.answer.describe();
+        if self.pad_body_to.is_some() && self.answer != Answer::Normal {
+            return Err(InvalidFaults(format!(
+                "pad_body_to (--pad-body-to) pads LCM's own success answer only, but the \
+                 answer is {kind} ({flag})"
+            )));
+        }
+        if self.answer.is_silent() {
+            if let Some((field, field_flag)) = self.delivery_faults().first() {
+                return Err(InvalidFaults(format!(
+                    "{field} ({field_flag}) shapes an answer, but with {kind} ({flag}) \
+                     nothing is answered"
+                )));
+            }
+        }
+        if self.close_delay_ms > 0 && self.close_idle_ms.is_none() {
+            return Err(InvalidFaults(
+                "close_delay_ms (--close-delay-ms) delays the close of close_idle_ms \
+                 (--close-idle-ms), which is not set"
+                    .to_owned(),
+            ));
+        }
+        if self.overlong_chunk_line.is_some() {
+            let shaping = [
+                (
+                    "trickle_headers_ms",
+                    "--trickle-headers-ms",
+                    self.trickle_headers_ms.is_some(),
+                ),
+                (
+                    "trickle_body_ms",
+                    "--trickle-body-ms",
+                    self.trickle_body_ms.is_some(),
+                ),
+                (
+                    "reset_after_body_bytes",
+                    "--reset-after-body-bytes",
+                    self.reset_after_body_bytes.is_some(),
+                ),
+            ];
+            if let Some((field, field_flag, _)) = shaping.iter().find(|f| f.2) {
+                return Err(InvalidFaults(format!(
+                    "{field} ({field_flag}) cannot shape an answer that overlong_chunk_line \
+                     (--overlong-chunk-line) writes itself"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The faults set that shape an answer's bytes or what follows it: (field, flag).
+    fn delivery_faults(&self) -> Vec<(&'static str, &'static str)> {
+        [
+            ("bom", "--bom", self.bom),
+            ("gzip", "--gzip", self.gzip),
+            (
+                "overlong_chunk_line",
+                "--overlong-chunk-line",
+                self.overlong_chunk_line.is_some(),
+            ),
+            (
+                "trickle_headers_ms",
+                "--trickle-headers-ms",
+                self.trickle_headers_ms.is_some(),
+            ),
+            (
+                "trickle_body_ms",
+                "--trickle-body-ms",
+                self.trickle_body_ms.is_some(),
+            ),
+            (
+                "reset_after_body_bytes",
+                "--reset-after-body-bytes",
+                self.reset_after_body_bytes.is_some(),
+            ),
+            (
+                "close_idle_ms",
+                "--close-idle-ms",
+                self.close_idle_ms.is_some(),
+            ),
+        ]
+        .into_iter()
+        .filter(|f| f.2)
+        .map(|(field, flag, _)| (field, flag))
+        .collect()
+    }
+
+    fn validate_answer(&self) -> Result<(), InvalidFaults> {
+        match &self.answer {
+            Answer::Status { status, .. } if !(200..=599).contains(status) => {
+                Err(InvalidFaults(format!(
+                    "answer Status.status (--fail-status): expected a final HTTP status \
+                     200..=599, got {status}"
+                )))
+            }
+            Answer::Redirect { status, .. } if !(300..=399).contains(status) => {
+                Err(InvalidFaults(format!(
+                    "answer Redirect.status (--redirect-status): expected a 3xx status \
+                     (300..=399), got {status}"
+                )))
+            }
+            Answer::EchoAuth {
+                form: AuthEcho::Location,
+                status,
+                ..
+            } if !(300..=399).contains(status) => Err(InvalidFaults(format!(
+                "answer EchoAuth.status (--echo-auth-status): a Location echo needs a 3xx \
+                 status (300..=399), got {status}"
+            ))),
+            Answer::EchoAuth { status, .. } if !(200..=599).contains(status) => {
+                Err(InvalidFaults(format!(
+                    "answer EchoAuth.status (--echo-auth-status): expected a final HTTP \
+                     status 200..=599, got {status}"
+                )))
+            }
+            Answer::ControlCharsBody { status } if !(200..=599).contains(status) => {
+                Err(InvalidFaults(format!(
+                    "answer ControlCharsBody.status (--control-chars-status): expected a \
+                     final HTTP status 200..=599, got {status}"
+                )))
+            }
+            _ => Ok(()),
         }
     }
 }
 
-impl fmt::Display for AnswerVariant {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for AnswerVariant {
-    type Err = String;
-
-    /// Parses a [`AnswerVariant::name`].
-    fn from_str(s: &str) -> Result<AnswerVariant, String> {
-        AnswerVariant::ALL
-            .into_iter()
-            .find(|v| v.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = AnswerVariant::ALL.iter().map(|v| v.name()).collect();
-                format!("expected one of {}, got {s:?}", names.join(", "))
-            })
-    }
-}
-
-/// What is answered to one request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Action {
-    /// Validate and answer as LCM would.
-    Normal,
-    /// Answer this status with `{"error":"injected fault"}`.
-    Status {
-        status: u16,
-        retry_after: Option<String>,
-    },
-    /// Answer this 3xx status with a `Location`.
-    Redirect { status: u16, location: String },
-    /// Answer 200 with a body that is not JSON.
-    Malformed,
-    /// Answer 200 with a result envelope that is wrong in one way.
-    Variant(AnswerVariant),
-    /// Close the connection, answer nothing.
-    Drop,
-    /// Keep the connection open, answer nothing.
-    Hang,
-}
-
 /// How the bytes of one answer go out, and what follows it; carried out by
 /// [`FaultIo`](crate::fault_io::FaultIo).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct Delivery {
+    /// The bytes to send instead of the answer hyper writes (which are swallowed): the
+    /// answer in a shape hyper would not write.
+    pub replace: Option<Bytes>,
     pub trickle_head: Option<Duration>,
     pub trickle_body: Option<Duration>,
     pub reset_after_body_bytes: Option<usize>,
     pub close_idle: Option<Duration>,
+    /// With `close_idle`: how long the abandoned connection stays open.
+    pub close_delay: Duration,
 }
 
 impl Delivery {
@@ -184,9 +279,13 @@ impl Delivery {
 #[derive(Debug, Clone)]
 pub(crate) struct Plan {
     pub latency: Duration,
-    pub action: Action,
+    pub answer: Answer,
     /// Pad a successful answer to this many bytes.
     pub pad_body_to: Option<usize>,
+    pub bom: bool,
+    pub gzip: bool,
+    pub overlong_chunk_line: Option<OverlongChunkLine>,
+    /// `replace` is left for the service to fill in, once it has the answer.
     pub delivery: Delivery,
 }
 
@@ -195,64 +294,34 @@ pub(crate) struct Plan {
 pub(crate) const MALFORMED_BODY: &str = r#"{"channel":"LCM", this is not json"#;
 
 impl Faults {
-    /// The plan for the next request; consumes one of `fail_count`.
+    /// The plan for the next request; consumes one of a counted [`Answer::Status`].
     pub(crate) fn next_plan(&mut self) -> Plan {
-        let action = if self.drop_connection {
-            Action::Drop
-        } else if self.hang {
-            Action::Hang
-        } else if let Some(status) = self.fail_status {
-            self.consume_fail_count();
-            let status = if (100..=999).contains(&status) {
-                status
-            } else {
-                500
-            };
-            let retry_after = self
-                .retry_after
-                .clone()
-                .or_else(|| self.retry_after_secs.map(|secs| secs.to_string()));
-            Action::Status {
-                status,
-                retry_after,
+        let answer = self.answer.clone();
+        if let Answer::Status { count, .. } = &mut self.answer {
+            if *count > 0 {
+                *count -= 1;
+                if *count == 0 {
+                    // Count used up: back to normal. Leaving the status set would turn
+                    // the 0 left into "every request".
+                    self.answer = Answer::Normal;
+                }
             }
-        } else if let Some(location) = &self.redirect_to {
-            let status = self
-                .redirect_status
-                .filter(|s| (300..=399).contains(s))
-                .unwrap_or(302);
-            Action::Redirect {
-                status,
-                location: location.clone(),
-            }
-        } else if self.malformed {
-            Action::Malformed
-        } else if let Some(variant) = self.answer_variant {
-            Action::Variant(variant)
-        } else {
-            Action::Normal
-        };
+        }
         Plan {
             latency: Duration::from_millis(self.latency_ms),
-            action,
+            answer,
             pad_body_to: self.pad_body_to,
+            bom: self.bom,
+            gzip: self.gzip,
+            overlong_chunk_line: self.overlong_chunk_line,
             delivery: Delivery {
+                replace: None,
                 trickle_head: self.trickle_headers_ms.map(Duration::from_millis),
                 trickle_body: self.trickle_body_ms.map(Duration::from_millis),
                 reset_after_body_bytes: self.reset_after_body_bytes,
                 close_idle: self.close_idle_ms.map(Duration::from_millis),
+                close_delay: Duration::from_millis(self.close_delay_ms),
             },
-        }
-    }
-
-    fn consume_fail_count(&mut self) {
-        if self.fail_count > 0 {
-            self.fail_count -= 1;
-            if self.fail_count == 0 {
-                // Count used up: back to normal. Leaving fail_status set would turn the
-                // 0 left into "every request".
-                self.fail_status = None;
-            }
         }
     }
 }
@@ -260,100 +329,58 @@ impl Faults {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::answer::{AuthPart, RetryAfter};
 
     #[test]
-    fn fail_count_runs_out() {
-        let mut f = Faults {
-            fail_status: Some(503),
-            fail_count: 2,
-            retry_after_secs: Some(3),
-            ..Faults::default()
-        };
-        let failed = Action::Status {
+    fn a_counted_status_runs_out() {
+        let failed = Answer::Status {
             status: 503,
-            retry_after: Some("3".to_owned()),
+            count: 2,
+            retry_after: Some(RetryAfter::Secs(3)),
         };
-        assert_eq!(f.next_plan().action, failed);
-        assert_eq!(f.next_plan().action, failed);
-        assert_eq!(f.next_plan().action, Action::Normal);
-        assert_eq!(f.fail_status, None);
-    }
-
-    #[test]
-    fn fail_count_zero_is_forever_and_a_raw_retry_after_wins() {
-        let mut f = Faults {
-            fail_status: Some(500),
-            retry_after_secs: Some(3),
-            retry_after: Some("Wed, 21 Oct 2015 07:28:00 GMT".to_owned()),
-            ..Faults::default()
-        };
-        for _ in 0..5 {
-            let failed = Action::Status {
-                status: 500,
-                retry_after: Some("Wed, 21 Oct 2015 07:28:00 GMT".to_owned()),
-            };
-            assert_eq!(f.next_plan().action, failed);
-        }
-        f.fail_status = Some(42);
+        let mut f = Faults::answering(failed.clone());
+        assert_eq!(f.next_plan().answer, failed);
         assert!(matches!(
-            f.next_plan().action,
-            Action::Status { status: 500, .. }
+            f.next_plan().answer,
+            Answer::Status { status: 503, .. }
         ));
+        assert_eq!(f.next_plan().answer, Answer::Normal);
+        assert_eq!(f.answer, Answer::Normal);
     }
 
     #[test]
-    fn drop_wins_and_does_not_consume_the_count() {
+    fn count_zero_is_forever() {
+        let mut f = Faults::answering(Answer::fail(500));
+        for _ in 0..5 {
+            assert_eq!(f.next_plan().answer, Answer::fail(500));
+        }
+        assert_eq!(f.answer, Answer::fail(500));
+    }
+
+    #[test]
+    fn latency_rides_along_with_a_drop_and_no_count_is_consumed() {
         let mut f = Faults {
-            drop_connection: true,
-            hang: true,
-            fail_status: Some(500),
-            fail_count: 1,
-            malformed: true,
+            answer: Answer::DropConnection,
             latency_ms: 5,
             ..Faults::default()
         };
         let plan = f.next_plan();
-        assert_eq!(plan.action, Action::Drop);
+        assert_eq!(plan.answer, Answer::DropConnection);
         assert_eq!(plan.latency, Duration::from_millis(5));
-        assert_eq!(f.fail_count, 1);
-        f.drop_connection = false;
-        assert_eq!(f.next_plan().action, Action::Hang);
-        assert_eq!(f.fail_count, 1);
-    }
-
-    #[test]
-    fn answers_are_chosen_in_the_documented_order() {
-        let mut f = Faults {
-            redirect_to: Some("http://127.0.0.1:1/x".to_owned()),
-            redirect_status: Some(200),
-            malformed: true,
-            answer_variant: Some(AnswerVariant::Rejected),
-            ..Faults::default()
-        };
-        let redirect = Action::Redirect {
-            status: 302,
-            location: "http://127.0.0.1:1/x".to_owned(),
-        };
-        assert_eq!(f.next_plan().action, redirect);
-        f.redirect_to = None;
-        assert_eq!(f.next_plan().action, Action::Malformed);
-        f.malformed = false;
-        assert_eq!(
-            f.next_plan().action,
-            Action::Variant(AnswerVariant::Rejected)
-        );
+        assert!(f.validate().is_ok());
     }
 
     #[test]
     fn delivery_faults_ride_along_with_any_answer() {
         let mut f = Faults {
-            fail_status: Some(503),
+            answer: Answer::fail(503),
             trickle_headers_ms: Some(0),
             close_idle_ms: Some(7),
             ..Faults::default()
         };
+        assert!(f.validate().is_ok());
         let plan = f.next_plan();
-        assert!(matches!(plan.action, Action::Status { status: 503, .. }));
+        assert!(matches!(plan.answer, Answer::Status { status: 503, .. }));
         assert_eq!(plan.delivery.trickle_head, Some(Duration::ZERO));
         assert_eq!(plan.delivery.close_idle, Some(Duration::from_millis(7)));
         assert!(!plan.delivery.is_plain());
@@ -361,13 +388,131 @@ mod tests {
     }
 
     #[test]
-    fn variant_names_round_trip() {
-        for v in AnswerVariant::ALL {
-            assert_eq!(v.name().parse::<AnswerVariant>(), Ok(v));
+    fn validate_names_the_field_and_the_flag() {
+        let cases = [
+            (
+                Faults::answering(Answer::fail(42)),
+                "Status.status (--fail-status)",
+            ),
+            (Faults::answering(Answer::fail(600)), "got 600"),
+            (
+                Faults::answering(Answer::Redirect {
+                    location: "/x".to_owned(),
+                    status: 200,
+                }),
+                "Redirect.status (--redirect-status): expected a 3xx",
+            ),
+            (
+                Faults {
+                    answer: Answer::Malformed,
+                    pad_body_to: Some(10),
+                    ..Faults::default()
+                },
+                "pad_body_to (--pad-body-to) pads LCM's own success answer only, but the \
+                 answer is Malformed (--malformed)",
+            ),
+            (
+                Faults {
+                    answer: Answer::Hang,
+                    close_idle_ms: Some(0),
+                    ..Faults::default()
+                },
+                "close_idle_ms (--close-idle-ms) shapes an answer, but with Hang (--hang)",
+            ),
+            (
+                Faults {
+                    answer: Answer::DropConnection,
+                    trickle_body_ms: Some(1),
+                    ..Faults::default()
+                },
+                "trickle_body_ms (--trickle-body-ms)",
+            ),
+            (
+                Faults {
+                    answer: Answer::Hang,
+                    gzip: true,
+                    ..Faults::default()
+                },
+                "gzip (--gzip) shapes an answer",
+            ),
+            (
+                Faults {
+                    close_delay_ms: 5,
+                    ..Faults::default()
+                },
+                "close_delay_ms (--close-delay-ms) delays the close of close_idle_ms",
+            ),
+            (
+                Faults {
+                    overlong_chunk_line: Some(OverlongChunkLine {
+                        len: 9000,
+                        padding: ChunkPadding::Zeros,
+                    }),
+                    reset_after_body_bytes: Some(3),
+                    ..Faults::default()
+                },
+                "reset_after_body_bytes (--reset-after-body-bytes) cannot shape",
+            ),
+            (
+                Faults::answering(Answer::EchoAuth {
+                    form: AuthEcho::Location,
+                    part: AuthPart::Token,
+                    status: 401,
+                }),
+                "EchoAuth.status (--echo-auth-status): a Location echo needs a 3xx",
+            ),
+            (
+                Faults::answering(Answer::EchoAuth {
+                    form: AuthEcho::Plain,
+                    part: AuthPart::Value,
+                    status: 99,
+                }),
+                "EchoAuth.status (--echo-auth-status): expected a final",
+            ),
+            (
+                Faults::answering(Answer::ControlCharsBody { status: 1000 }),
+                "ControlCharsBody.status (--control-chars-status)",
+            ),
+        ];
+        for (faults, want) in cases {
+            let err = faults.validate().expect_err(want).to_string();
+            assert!(err.contains(want), "{err:?} should contain {want:?}");
         }
-        assert!("nope"
-            .parse::<AnswerVariant>()
-            .unwrap_err()
-            .contains("rejected"));
+    }
+
+    #[test]
+    fn validate_accepts_faults_that_all_take_effect() {
+        for fine in [
+            Faults::default(),
+            Faults::answering(Answer::fail(200)),
+            Faults::answering(Answer::fail(599)),
+            Faults::answering(Answer::Redirect {
+                location: "/x".to_owned(),
+                status: 308,
+            }),
+            Faults {
+                pad_body_to: Some(1),
+                reset_after_body_bytes: Some(1),
+                bom: true,
+                gzip: true,
+                close_idle_ms: Some(1),
+                close_delay_ms: 1,
+                ..Faults::default()
+            },
+            Faults {
+                answer: Answer::EchoAuth {
+                    form: AuthEcho::Location,
+                    part: AuthPart::Token,
+                    status: 307,
+                },
+                overlong_chunk_line: Some(OverlongChunkLine {
+                    len: 9000,
+                    padding: ChunkPadding::Extension,
+                }),
+                ..Faults::default()
+            },
+        ] {
+            assert_eq!(fine.validate(), Ok(()), "{fine:?}");
+        }
     }
 }

@@ -4,19 +4,17 @@
 //! its own, meant for loopback, that behaves as the vendor page documents:
 //! it validates the request envelope and every data field strictly (a test double should
 //! catch client bugs), answers the documented `WS_Error` cases, records each accepted
-//! outcome, and injects faults on demand (see [`Faults`]: latency, any error status,
-//! redirects, malformed or subtly wrong results, dropped, hung, reset and idle-closed
-//! connections, answers that trickle in byte by byte). It serves HTTPS too
-//! ([`SimConfig::tls`], with certificates from a [`TestCa`]).
+//! outcome, and injects faults on demand (see [`Faults`] and the list below). It serves
+//! HTTPS too ([`SimConfig::tls`], with certificates from a [`TestCa`]).
 //!
 //! ```no_run
-//! use lcm_sim::{Faults, Sim, SimConfig};
+//! use lcm_sim::{Answer, Faults, Sim, SimConfig};
 //!
 //! let sim = Sim::start(SimConfig::default()).unwrap();
 //! let endpoint = sim.url(); // "http://127.0.0.1:PORT/lcm"; any path works
 //! // ... point the client at `endpoint`, send an outcome ...
 //! assert_eq!(sim.accepted().len(), 1);
-//! sim.set_faults(Faults { fail_status: Some(503), fail_count: 1, ..Faults::default() });
+//! sim.set_faults(Faults::answering(Answer::fail_times(503, 1))).unwrap();
 //! // ... the next request gets a 503 ...
 //! sim.stop();
 //! ```
@@ -28,21 +26,52 @@
 //!   `WS_Error` result (`success:false`);
 //! - otherwise the outcome is recorded, then 200 with the vendor's sample response.
 //!
-//! Every answer carries `Content-Length`; connections are kept alive unless the client
-//! asks otherwise. A request hyper cannot parse gets hyper's own 400 (or 431) and a closed
-//! connection; a body over 16 MiB gets 413.
+//! Every answer carries `Content-Length` (unless [`Faults::overlong_chunk_line`] says
+//! otherwise); connections are kept alive unless the client asks otherwise. A request
+//! hyper cannot parse gets hyper's own 400 (or 431) and a closed connection; a body over
+//! 16 MiB gets 413.
+//!
+//! # Faults
+//! [`Faults::answer`] replaces LCM's answer by one [`Answer`] (nothing is recorded):
+//! - [`Answer::DropConnection`], [`Answer::Hang`]: no answer at all;
+//! - [`Answer::Status`] (any status, counted, with [`RetryAfter`]), [`Answer::Redirect`];
+//! - [`Answer::Malformed`] (not JSON), [`Answer::Variant`] (a result wrong in one way);
+//! - [`Answer::EchoAuth`]: the request's `Authorization` (whole, or its token) echoed in
+//!   the body, plain, JSON-escaped as .NET does (`+` as `\u002B`), percent-encoded or
+//!   base64, or in a redirect's `Location` path ([`AuthEcho`], [`AuthPart`]);
+//! - [`Answer::ControlCharsBody`]: an error body holding [`CONTROL_CHARS`] raw;
+//! - [`Answer::RejectedDetail`]: `success:false` with a `WS_Error` whose `detail` holds
+//!   [`CONTROL_CHARS`] or echoes the request's `AgentComments` ([`RejectedDetail`]).
+//!
+//! The other [`Faults`] fields shape whatever is answered: [`Faults::latency_ms`],
+//! [`Faults::pad_body_to`], a UTF-8 byte-order mark ([`Faults::bom`]), an unasked gzip
+//! body ([`Faults::gzip`]), a chunked answer with an over-long chunk-size line
+//! ([`Faults::overlong_chunk_line`]), headers or body trickled byte by byte, a TCP reset
+//! mid-body, and, after the answer, a close once idle ([`Faults::close_idle_ms`]), at once
+//! or, with [`Faults::close_delay_ms`], after the connection lay abandoned, as a stale
+//! keep-alive connection of nginx does ([`Sim::abandoned_connection_count`] tells when).
+//! [`Faults::validate`] (applied by [`Sim::start`], [`Sim::set_faults`] and the command
+//! line) refuses combinations where a fault could not take effect.
 //!
 //! The public API is synchronous: the server runs on its own threads (one that owns the
 //! runtime, and a few runtime workers), so a [`Sim`] can be started, queried, stopped and
 //! dropped from any thread, inside another async runtime or not.
 #![warn(missing_docs)]
 
+#[macro_use]
+mod names;
+
+mod answer;
 mod cli;
 mod envelope;
 mod fault_io;
+mod fault_reply;
 mod faults;
 mod record;
+mod reply;
 mod server;
+mod service;
+mod stream;
 mod tls;
 
 use std::collections::HashSet;
@@ -53,15 +82,20 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
-pub use cli::{run_cli, CliError, USAGE};
-pub use faults::{AnswerVariant, Faults};
+pub use answer::{
+    Answer, AnswerVariant, AuthEcho, AuthPart, RejectedDetail, RetryAfter, CONTROL_CHARS,
+};
+pub use cli::{run_cli, usage, CliError};
+pub use faults::{ChunkPadding, Faults, InvalidFaults, OverlongChunkLine};
 pub use tls::{TestCa, TlsIdentity};
 
 use record::Recorder;
-use server::{Server, Shared};
+use server::Server;
+use service::Shared;
 
 /// How to run a [`Sim`]. The default: plain HTTP, no record file, any call id known, no
-/// faults, the default connection limit, requests kept for [`Sim::requests`].
+/// faults, at most [`SimConfig::DEFAULT_MAX_CONNECTIONS`] connections at once, requests
+/// kept for [`Sim::requests`].
 #[derive(Clone, Debug)]
 pub struct SimConfig {
     /// Append each accepted outcome to this file as one JSON line (created if needed).
@@ -71,10 +105,11 @@ pub struct SimConfig {
     pub calls: Option<HashSet<String>>,
     /// Faults injected from the first request on.
     pub faults: Faults,
-    /// The most connections served at once; 0 means the default (1024). Further
-    /// connections wait in the listen backlog until one closes. (The name is historical:
-    /// connections are tasks on a few runtime threads, not a thread each.)
-    pub threads: usize,
+    /// The most TCP connections served at once, at least 1; by default
+    /// [`SimConfig::DEFAULT_MAX_CONNECTIONS`]. Further connections wait in the listen
+    /// backlog until one closes. (Connections are tasks on a few runtime threads, not a
+    /// thread each.)
+    pub max_connections: usize,
     /// Serve HTTPS with this identity (e.g. from [`TestCa::issue_for_loopback`]);
     /// [`Sim::url`] then says `https://`. `None`: plain HTTP.
     pub tls: Option<TlsIdentity>,
@@ -86,13 +121,18 @@ pub struct SimConfig {
     pub keep_requests: bool,
 }
 
+impl SimConfig {
+    /// The default [`SimConfig::max_connections`].
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+}
+
 impl Default for SimConfig {
     fn default() -> SimConfig {
         SimConfig {
             record: None,
             calls: None,
             faults: Faults::default(),
-            threads: 0,
+            max_connections: SimConfig::DEFAULT_MAX_CONNECTIONS,
             tls: None,
             keep_requests: true,
         }
@@ -146,9 +186,21 @@ impl Sim {
     }
 
     /// Starts a simulator on `addr`, e.g. `"127.0.0.1:8080"` (port 0 picks a free one).
-    /// Fails if the address cannot be bound, the record file cannot be opened or the TLS
-    /// identity is unusable (`InvalidData`, naming what is wrong).
+    /// Fails if the faults are invalid (`InvalidInput`, with [`Faults::validate`]'s
+    /// message), the address cannot be bound, the record file cannot be opened or the TLS
+    /// identity is unusable (`InvalidData`, naming what is wrong); `max_connections` 0 is
+    /// `InvalidInput` too.
     pub fn bind(addr: &str, config: SimConfig) -> io::Result<Sim> {
+        if config.max_connections == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "max_connections (--max-connections): must be at least 1, got 0",
+            ));
+        }
+        config
+            .faults
+            .validate()
+            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e))?;
         let tls = match &config.tls {
             Some(identity) => Some(tokio_rustls::TlsAcceptor::from(identity.server_config()?)),
             None => None,
@@ -163,7 +215,7 @@ impl Sim {
             config.keep_requests,
         ));
         let https = tls.is_some();
-        let server = Server::start(listener, Arc::clone(&shared), config.threads, tls)?;
+        let server = Server::start(listener, Arc::clone(&shared), config.max_connections, tls)?;
         Ok(Sim {
             shared,
             addr,
@@ -194,12 +246,16 @@ impl Sim {
         format!("{scheme}://{addr}/lcm")
     }
 
-    /// Replaces the faults; applies from the next request whose head arrives.
-    pub fn set_faults(&self, faults: Faults) {
+    /// Replaces the faults; applies from the next request whose head arrives. Refuses
+    /// (and leaves the faults in force unchanged) what [`Faults::validate`] refuses.
+    pub fn set_faults(&self, faults: Faults) -> Result<(), InvalidFaults> {
+        faults.validate()?;
         *lock(&self.shared.faults) = faults;
+        Ok(())
     }
 
-    /// The faults now in force (`fail_count` counts down as failures are served).
+    /// The faults now in force (a counted [`Answer::Status`] counts down as it is
+    /// served, then reads back as [`Answer::Normal`]).
     pub fn faults(&self) -> Faults {
         lock(&self.shared.faults).clone()
     }
@@ -246,6 +302,13 @@ impl Sim {
     /// happened before its next call.
     pub fn closed_connection_count(&self) -> usize {
         self.shared.closed_connections.load(Ordering::SeqCst)
+    }
+
+    /// Connections abandoned so far by [`Faults::close_delay_ms`]: counted the moment
+    /// one is abandoned (idle for `close_idle_ms`), before its close, so that a test can
+    /// wait for it and then send a request that must go unanswered.
+    pub fn abandoned_connection_count(&self) -> usize {
+        self.shared.abandoned_connections.load(Ordering::SeqCst)
     }
 
     /// Stops the simulator: closes the listener and every open connection, idle or busy

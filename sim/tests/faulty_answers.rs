@@ -7,7 +7,7 @@ use std::io::{ErrorKind, Read};
 use std::time::Duration;
 
 use common::*;
-use lcm_sim::{AnswerVariant, Faults, Sim, SimConfig};
+use lcm_sim::{Answer, AnswerVariant, Faults, Sim, SimConfig};
 use serde_json::json;
 
 fn sim_with(faults: Faults) -> Sim {
@@ -39,7 +39,7 @@ fn assert_silent_and_open(conn: &mut Conn) {
 fn hang_reads_the_request_and_stays_silent_until_the_client_closes() {
     // One connection at a time: the next one is served only once the hung one is gone.
     let sim = Sim::start(SimConfig {
-        threads: 1,
+        max_connections: 1,
         ..SimConfig::default()
     })
     .unwrap();
@@ -47,16 +47,17 @@ fn hang_reads_the_request_and_stays_silent_until_the_client_closes() {
     assert_eq!(conn.post_outcome("before").status, 200);
     // On the kept-alive connection, as a pooling client would send its next call.
     sim.set_faults(Faults {
-        hang: true,
+        answer: Answer::Hang,
         ..Faults::default()
-    });
+    })
+    .expect("valid faults");
     conn.send(&post_outcome_bytes("hung"));
     wait_until("the hung request arrives", || sim.request_count() == 2);
     assert_silent_and_open(&mut conn);
     assert_eq!(sim.requests()[1].json(), Some(envelope("hung")));
     assert_eq!(sim.accepted_count(), 1, "a hung request is not recorded");
 
-    sim.set_faults(Faults::default());
+    sim.set_faults(Faults::default()).expect("valid faults");
     let mut next = Conn::open(&sim);
     next.send(&post_outcome_bytes("after"));
     drop(conn);
@@ -67,7 +68,7 @@ fn hang_reads_the_request_and_stays_silent_until_the_client_closes() {
 #[test]
 fn hang_sends_no_100_continue_and_stop_ends_it() {
     let sim = sim_with(Faults {
-        hang: true,
+        answer: Answer::Hang,
         ..Faults::default()
     });
     let mut conn = Conn::open(&sim);
@@ -89,7 +90,10 @@ fn hang_sends_no_100_continue_and_stop_ends_it() {
 #[test]
 fn redirect_answers_3xx_with_a_location_and_records_nothing() {
     let sim = sim_with(Faults {
-        redirect_to: Some("http://127.0.0.1:9/elsewhere".to_owned()),
+        answer: Answer::Redirect {
+            location: "http://127.0.0.1:9/elsewhere".to_owned(),
+            status: 302,
+        },
         ..Faults::default()
     });
     let mut conn = Conn::open(&sim);
@@ -103,10 +107,13 @@ fn redirect_answers_3xx_with_a_location_and_records_nothing() {
 
     for status in [301, 303, 307, 308] {
         sim.set_faults(Faults {
-            redirect_to: Some("/other".to_owned()),
-            redirect_status: Some(status),
+            answer: Answer::Redirect {
+                location: "/other".to_owned(),
+                status,
+            },
             ..Faults::default()
-        });
+        })
+        .expect("valid faults");
         let resp = conn.post_outcome("1");
         assert_eq!(
             (resp.status, resp.header("location")),
@@ -116,7 +123,7 @@ fn redirect_answers_3xx_with_a_location_and_records_nothing() {
     assert_eq!(sim.request_count(), 5);
     assert_eq!(sim.accepted_count(), 0);
     // The connection stays usable.
-    sim.set_faults(Faults::default());
+    sim.set_faults(Faults::default()).expect("valid faults");
     assert_eq!(conn.post_outcome("1").status, 200);
 }
 
@@ -131,9 +138,10 @@ fn each_answer_variant_is_a_valid_result_but_for_one_thing() {
     let ok = "SetCallOutcomeWithCommentsResult";
     for variant in AnswerVariant::ALL {
         sim.set_faults(Faults {
-            answer_variant: Some(variant),
+            answer: Answer::Variant(variant),
             ..Faults::default()
-        });
+        })
+        .expect("valid faults");
         let want = match variant {
             AnswerVariant::WrongSubtopic => {
                 result("SetCallOutcomeResult", "v-1", json!({"success": true}))
@@ -154,9 +162,10 @@ fn each_answer_variant_is_a_valid_result_but_for_one_thing() {
 
     // An unreadable request still gets the variant, echoing an empty call id.
     sim.set_faults(Faults {
-        answer_variant: Some(AnswerVariant::SuccessMissing),
+        answer: Answer::Variant(AnswerVariant::SuccessMissing),
         ..Faults::default()
-    });
+    })
+    .expect("valid faults");
     let resp = conn.post("not json");
     assert_eq!(resp.json(), result(ok, "", json!({})));
 }

@@ -119,7 +119,7 @@ fn trickled_headers_arrive_byte_by_byte_then_a_valid_answer() {
     // Recorded before the first byte went out.
     assert_eq!(sim.accepted_count(), 1);
     // The kept-alive connection serves the next request normally.
-    sim.set_faults(Faults::default());
+    sim.set_faults(Faults::default()).expect("valid faults");
     assert_eq!(conn.post_outcome("t-2").json(), success_body("t-2"));
 }
 
@@ -132,7 +132,8 @@ fn trickled_body_arrives_byte_by_byte_after_the_head() {
     sim.set_faults(Faults {
         trickle_body_ms: Some(PACE_MS),
         ..Faults::default()
-    });
+    })
+    .expect("valid faults");
     let sent = send_outcome(&mut conn, "t-1");
     let arrival = Arrival::read(conn.reader.get_mut(), sent);
     let head_len = arrival.head_len();
@@ -193,7 +194,8 @@ fn reset_mid_answer_sends_the_head_and_part_of_the_body_then_a_rst() {
     sim.set_faults(Faults {
         reset_after_body_bytes: Some(10),
         ..Faults::default()
-    });
+    })
+    .expect("valid faults");
     conn.send(&post_outcome_bytes("r-1"));
     let got = read_until_reset(conn.reader.get_mut());
     let head = head_end(&got).expect("the whole head arrived");
@@ -209,7 +211,8 @@ fn reset_mid_answer_sends_the_head_and_part_of_the_body_then_a_rst() {
     sim.set_faults(Faults {
         reset_after_body_bytes: Some(1_000_000),
         ..Faults::default()
-    });
+    })
+    .expect("valid faults");
     let mut conn = Conn::open(&sim);
     conn.send(&post_outcome_bytes("r-2"));
     let got = read_until_reset(conn.reader.get_mut());

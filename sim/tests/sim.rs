@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
-use lcm_sim::{load_calls_file, Faults, Sim, SimConfig};
+use lcm_sim::{load_calls_file, Answer, Faults, RetryAfter, Sim, SimConfig};
 use serde_json::{json, Value};
 
 #[test]
@@ -372,10 +372,10 @@ fn record_file_gets_one_line_per_accepted_outcome_before_the_answer() {
     );
     assert_eq!(conn.post("{}").status, 400);
     sim.set_faults(Faults {
-        fail_status: Some(500),
-        fail_count: 1,
+        answer: Answer::fail_times(500, 1),
         ..Faults::default()
-    });
+    })
+    .expect("valid faults");
     assert_eq!(conn.post_outcome("d").status, 500);
 
     let lines = record.lines();
@@ -428,7 +428,7 @@ fn concurrent_connections_are_served_in_parallel_and_recorded_once() {
         "serialized? {elapsed:?}"
     );
 
-    sim.set_faults(Faults::default());
+    sim.set_faults(Faults::default()).expect("valid faults");
     std::thread::scope(|s| {
         for t in 0..CONNECTIONS {
             let sim = &sim;
@@ -473,11 +473,14 @@ fn latency_delays_the_answer_and_still_records() {
 fn fail_status_for_a_count_then_normal() {
     let sim = start();
     sim.set_faults(Faults {
-        fail_status: Some(503),
-        fail_count: 2,
-        retry_after_secs: Some(7),
+        answer: Answer::Status {
+            status: 503,
+            count: 2,
+            retry_after: Some(RetryAfter::Secs(7)),
+        },
         ..Faults::default()
-    });
+    })
+    .expect("valid faults");
     let mut conn = Conn::open(&sim);
     for _ in 0..2 {
         let resp = conn.post_outcome("1");
@@ -485,28 +488,30 @@ fn fail_status_for_a_count_then_normal() {
         assert_eq!(resp.header("retry-after"), Some("7"));
         assert_eq!(resp.json(), json!({"error": "injected fault"}));
     }
-    assert_eq!(sim.faults().fail_status, None);
+    assert_eq!(sim.faults().answer, Answer::Normal);
     assert_eq!(conn.post_outcome("1").status, 200);
     assert_eq!(sim.accepted().len(), 1);
     assert_eq!(sim.request_count(), 3);
 
     // Any status, with or without Retry-After, in either form.
     let date = "Wed, 21 Oct 2015 07:28:00 GMT";
-    for (status, secs, raw, want) in [
-        (429, Some(1), None, Some("1")),
-        (500, Some(2), None, Some("2")),
-        (502, None, None, None),
-        (503, Some(9), Some(date), Some(date)),
-        (401, None, None, None),
-        (302, None, None, None),
+    for (status, retry_after, want) in [
+        (429, Some(RetryAfter::Secs(1)), Some("1")),
+        (500, Some(RetryAfter::Secs(2)), Some("2")),
+        (502, None, None),
+        (503, Some(RetryAfter::Raw(date.to_owned())), Some(date)),
+        (401, None, None),
+        (302, None, None),
     ] {
         sim.set_faults(Faults {
-            fail_status: Some(status),
-            fail_count: 1,
-            retry_after_secs: secs,
-            retry_after: raw.map(str::to_owned),
+            answer: Answer::Status {
+                status,
+                count: 1,
+                retry_after,
+            },
             ..Faults::default()
-        });
+        })
+        .expect("valid faults");
         let resp = conn.post_outcome("1");
         assert_eq!((resp.status, resp.header("retry-after")), (status, want));
         assert_eq!(resp.header("location"), None);
@@ -514,9 +519,10 @@ fn fail_status_for_a_count_then_normal() {
     }
     // fail_count 0: every request, valid or not.
     sim.set_faults(Faults {
-        fail_status: Some(500),
+        answer: Answer::fail(500),
         ..Faults::default()
-    });
+    })
+    .expect("valid faults");
     for _ in 0..3 {
         assert_eq!(conn.post_outcome("1").status, 500);
     }
@@ -524,10 +530,14 @@ fn fail_status_for_a_count_then_normal() {
     assert_eq!(sim.accepted().len(), 1);
     // A value that cannot be a header is left out rather than breaking the answer.
     sim.set_faults(Faults {
-        fail_status: Some(503),
-        retry_after: Some("1\r\nx-injected: 1".to_owned()),
+        answer: Answer::Status {
+            status: 503,
+            count: 0,
+            retry_after: Some(RetryAfter::Raw("1\r\nx-injected: 1".to_owned())),
+        },
         ..Faults::default()
-    });
+    })
+    .expect("valid faults");
     let resp = conn.post_outcome("1");
     assert_eq!((resp.status, resp.header("retry-after")), (503, None));
     assert_eq!(resp.header("x-injected"), None);
@@ -537,9 +547,10 @@ fn fail_status_for_a_count_then_normal() {
 fn malformed_answers_200_with_a_body_that_is_not_json() {
     let sim = start();
     sim.set_faults(Faults {
-        malformed: true,
+        answer: Answer::Malformed,
         ..Faults::default()
-    });
+    })
+    .expect("valid faults");
     let mut conn = Conn::open(&sim);
     let resp = conn.post_outcome("1");
     assert_eq!(resp.status, 200);
@@ -547,7 +558,7 @@ fn malformed_answers_200_with_a_body_that_is_not_json() {
     assert!(resp.body.starts_with(b"{\"channel\":\"LCM\""));
     assert!(sim.accepted().is_empty());
     // The connection stays usable.
-    sim.set_faults(Faults::default());
+    sim.set_faults(Faults::default()).expect("valid faults");
     assert_eq!(conn.post_outcome("1").status, 200);
 }
 
@@ -555,9 +566,10 @@ fn malformed_answers_200_with_a_body_that_is_not_json() {
 fn drop_connection_closes_at_once_without_a_byte() {
     let sim = start();
     sim.set_faults(Faults {
-        drop_connection: true,
+        answer: Answer::DropConnection,
         ..Faults::default()
-    });
+    })
+    .expect("valid faults");
     for expect_continue in [false, true] {
         let mut conn = Conn::open(&sim);
         let body = envelope("1").to_string();
@@ -598,7 +610,7 @@ fn drop_connection_closes_at_once_without_a_byte() {
     assert_eq!(sim.request_count(), 2);
     assert!(sim.accepted().is_empty());
 
-    sim.set_faults(Faults::default());
+    sim.set_faults(Faults::default()).expect("valid faults");
     assert_eq!(Conn::open(&sim).post_outcome("1").status, 200);
 }
 
@@ -611,7 +623,8 @@ fn stop_closes_idle_and_busy_connections_without_hanging() {
     sim.set_faults(Faults {
         latency_ms: 60_000,
         ..Faults::default()
-    });
+    })
+    .expect("valid faults");
     let mut busy = Conn::open(&sim);
     busy.send(&post_bytes(&envelope("2").to_string()));
     // Wait until the slow request is in, without sleeping a fixed time.
@@ -637,9 +650,9 @@ fn stop_closes_idle_and_busy_connections_without_hanging() {
 }
 
 #[test]
-fn threads_caps_concurrent_connections() {
+fn max_connections_caps_concurrent_connections() {
     let sim = Sim::start(SimConfig {
-        threads: 1,
+        max_connections: 1,
         ..SimConfig::default()
     })
     .unwrap();
@@ -691,4 +704,33 @@ fn binary_usage_errors_exit_2_and_help_exits_0() {
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("--drop-connection") && stdout.contains("loopback"));
+}
+
+#[test]
+fn invalid_faults_are_refused_and_leave_the_faults_in_force() {
+    let sim = start();
+    sim.set_faults(Faults::answering(Answer::fail(503)))
+        .expect("valid faults");
+    let err = sim
+        .set_faults(Faults {
+            answer: Answer::Hang,
+            trickle_body_ms: Some(1),
+            ..Faults::default()
+        })
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("trickle_body_ms (--trickle-body-ms)"),
+        "{err}"
+    );
+    assert_eq!(sim.faults(), Faults::answering(Answer::fail(503)));
+    assert_eq!(Conn::open(&sim).post_outcome("1").status, 503);
+
+    let err = Sim::start(SimConfig {
+        faults: Faults::answering(Answer::fail(42)),
+        ..SimConfig::default()
+    })
+    .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidInput);
+    assert!(err.to_string().contains("--fail-status"), "{err}");
 }

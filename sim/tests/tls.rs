@@ -230,7 +230,8 @@ fn delivery_faults_work_through_tls() {
     sim.set_faults(Faults {
         reset_after_body_bytes: Some(5),
         ..Faults::default()
-    });
+    })
+    .expect("valid faults");
     let mut conn = tls_connect(&addr, config, "127.0.0.1").unwrap();
     conn.send(&post_outcome_bytes("t-2"));
     let mut got = Vec::new();
