@@ -123,7 +123,8 @@ pub(crate) fn chunked_with_overlong_line(reply: &Reply, line: OverlongChunkLine)
 fn size_line(size: usize, line: OverlongChunkLine) -> String {
     let hex = format!("{size:x}");
     match line.padding {
-        ChunkPadding::Zeros => format!("{hex:0>width$}", width = line.len),
+        // Not a format width: those stop at 65535, and a line may be longer.
+        ChunkPadding::Zeros => format!("{}{hex}", "0".repeat(line.len.saturating_sub(hex.len()))),
         ChunkPadding::Extension => {
             // `;x=` and then an extension value of `a`s up to the length.
             let fill = line.len.saturating_sub(hex.len() + 3);
