@@ -3,8 +3,10 @@
 //! live lcm-sim on loopback.
 #![allow(dead_code)]
 
+pub mod daemon;
 pub mod logs;
 pub mod native;
+pub mod nginx;
 pub mod process;
 pub mod quickstart;
 pub mod toolchain;
