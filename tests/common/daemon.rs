@@ -151,6 +151,29 @@ pub fn lines_before(log: &Path, marker: &str) -> Vec<String> {
     }
 }
 
+/// The lines of `log` that contain `needle`, once there is at least one (for a
+/// server that logs a request only when its connection closes, like squid a tunnel).
+pub fn wait_for_lines(log: &Path, needle: &str) -> Vec<String> {
+    let deadline = Instant::now() + LOG_DEADLINE;
+    loop {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let lines: Vec<String> = text
+            .lines()
+            .filter(|l| l.contains(needle))
+            .map(str::to_string)
+            .collect();
+        if !lines.is_empty() {
+            return lines;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} has no line with {needle:?} after {LOG_DEADLINE:?}:\n{text}",
+            log.display()
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Sends `request` (a whole HTTP/1.1 request) to 127.0.0.1:`port` on a connection
 /// of its own and returns the answer's status line.
 pub fn raw_request(port: u16, request: &str) -> String {

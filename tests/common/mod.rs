@@ -9,6 +9,7 @@ pub mod native;
 pub mod nginx;
 pub mod process;
 pub mod quickstart;
+pub mod squid;
 pub mod toolchain;
 
 use std::ffi::{c_char, CStr, CString};
