@@ -11,4 +11,5 @@
 mod common;
 
 mod nginx;
+mod no_proxy;
 mod squid;

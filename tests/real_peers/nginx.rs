@@ -166,9 +166,12 @@ fn paced_calls_all_succeed_once(tls: bool, tag: &str) {
         sent.len(),
         "one request per call reached nginx"
     );
+    // Most calls go out just before nginx closes the connection, some just after; a
+    // quarter or more on a connection that has carried a request before.
     let reused = posts.iter().filter(|l| field(l, "req") > 1).count();
+    eprintln!("{tag}: {reused} calls on a reused connection");
     assert!(
-        reused * 2 >= sent.len(),
+        reused * 4 >= sent.len(),
         "only {reused} calls reused a connection"
     );
     let most = posts.iter().map(|l| field(l, "req")).max().unwrap();
