@@ -14,15 +14,19 @@ const IDLE_MS: u64 = 100;
 /// nginx's `keepalive_requests`: a connection carries this many, then nginx closes it
 /// (announcing it with `Connection: close` on the last answer).
 const REQUESTS_PER_CONNECTION: u32 = 5;
-/// Clients pacing their calls at once, each on a connection (and a pool) of its own.
-const CLIENTS: usize = 16;
-/// Paced calls per client, after the first one that opens its connection.
+/// Clients pacing their calls at once, each on a connection (and a pool) of its own,
+/// and paced calls per client after the first one that opens its connection: 992
+/// calls in about 3 s. Enough that a client which does not resend a request that
+/// died on a pooled connection nginx was closing fails every run: measured on a
+/// loaded 2-core machine, 8 to 27 of the 992 HTTP calls and 37 to 82 of the HTTPS
+/// ones failed per run (LCM_ERR_TIMEOUT, nothing recorded).
+const CLIENTS: usize = 32;
 const ROUNDS: usize = 30;
 /// The paced calls go out from `EARLY_US` before `IDLE_MS` after the previous answer to
-/// `SPREAD_US - EARLY_US` after it, evenly spread. nginx starts its idle timer on a
-/// clock read in whole milliseconds before it writes the answer, so it closes the
-/// connection up to about 2 ms before the client's `IDLE_MS` are over: that is where
-/// a call meets a connection that nginx is closing.
+/// `SPREAD_US - EARLY_US` after it, evenly spread. nginx times the idle connection
+/// from a clock it reads in whole milliseconds, before the client has the answer:
+/// calls sent from about 2 ms before the client's `IDLE_MS` are over to 0.3 ms after
+/// are the ones that met a connection nginx was closing.
 const EARLY_US: i64 = 2_000;
 const SPREAD_US: i64 = 2_500;
 
@@ -100,27 +104,24 @@ fn field(line: &str, key: &str) -> u64 {
         .unwrap_or_else(|| panic!("no {key}= in {line:?}"))
 }
 
-fn paced_calls_all_succeed_once(tls: bool, tag: &str) {
-    if !nginx_or_skip() {
-        return;
-    }
-    let sim = sim();
-    let nginx = nginx_for(tag, &sim, REQUESTS_PER_CONNECTION);
-    let started = Instant::now();
-    let sent: Vec<Sent> = std::thread::scope(|s| {
+/// Every client's calls, the clients pacing at once.
+fn paced_clients(nginx: &Nginx, tls: bool, tag: &str) -> Vec<Sent> {
+    std::thread::scope(|s| {
         let clients: Vec<_> = (0..CLIENTS)
-            .map(|index| {
-                let nginx = &nginx;
-                s.spawn(move || paced_client(nginx, tls, tag, index))
-            })
+            .map(|index| s.spawn(move || paced_client(nginx, tls, tag, index)))
             .collect();
         clients
             .into_iter()
             .flat_map(|c| c.join().unwrap())
             .collect()
-    });
-    let elapsed = started.elapsed();
-    let recorded = recorded_per_call(&sim);
+    })
+}
+
+/// Asserts that every call was `LCM_OK` and recorded exactly once, listing the
+/// failures (when each went out, and whether it was recorded) otherwise.
+#[track_caller]
+fn assert_all_recorded_once(sent: &[Sent], sim: &Sim, tag: &str) {
+    let recorded = recorded_per_call(sim);
     let failed: Vec<String> = sent
         .iter()
         .filter(|s| s.result.0 != LCM_OK)
@@ -128,18 +129,14 @@ fn paced_calls_all_succeed_once(tls: bool, tag: &str) {
             let times = recorded.get(&s.call_id).copied().unwrap_or(0);
             let (status, message) = &s.result;
             let offset = s.offset_us;
+            let status = name(*status);
             format!(
-                "{} sent at {offset:+} us: {} {message} (recorded {times}x)",
-                s.call_id,
-                name(*status)
+                "{} sent at {offset:+} us: {status} {message} (recorded {times}x)",
+                s.call_id
             )
         })
         .collect();
-    eprintln!(
-        "{tag}: {} of {} calls failed, in {elapsed:.1?}",
-        failed.len(),
-        sent.len()
-    );
+    eprintln!("{tag}: {} of {} calls failed", failed.len(), sent.len());
     assert!(
         failed.is_empty(),
         "{} of {} calls failed (the first 20 follow):\n{}",
@@ -147,15 +144,18 @@ fn paced_calls_all_succeed_once(tls: bool, tag: &str) {
         sent.len(),
         failed[..failed.len().min(20)].join("\n"),
     );
-    for s in &sent {
-        assert_eq!(
-            recorded.get(&s.call_id),
-            Some(&1),
-            "{} recorded once",
-            s.call_id
-        );
+    for s in sent {
+        let times = recorded.get(&s.call_id).copied().unwrap_or(0);
+        assert_eq!(times, 1, "{} recorded {times} times", s.call_id);
     }
-    // The calls really were made on kept-alive connections that nginx then closed.
+}
+
+/// Asserts, from nginx's access log, that each call reached nginx once and that the
+/// pacing did what it is for: a tenth or more of the calls (28-44% when measured)
+/// went out on a connection that had carried a request before, the others on a new
+/// one after nginx had closed the old, none past `keepalive_requests`.
+#[track_caller]
+fn assert_connections_reused(nginx: &Nginx, sent: &[Sent], tag: &str) {
     let log = nginx.access_log();
     let posts: Vec<&String> = log
         .iter()
@@ -166,19 +166,28 @@ fn paced_calls_all_succeed_once(tls: bool, tag: &str) {
         sent.len(),
         "one request per call reached nginx"
     );
-    // Most calls go out just before nginx closes the connection, some just after; a
-    // quarter or more on a connection that has carried a request before.
     let reused = posts.iter().filter(|l| field(l, "req") > 1).count();
     eprintln!("{tag}: {reused} calls on a reused connection");
     assert!(
-        reused * 4 >= sent.len(),
+        reused * 10 >= sent.len(),
         "only {reused} calls reused a connection"
     );
     let most = posts.iter().map(|l| field(l, "req")).max().unwrap();
-    assert!(
-        most <= REQUESTS_PER_CONNECTION.into(),
-        "keepalive_requests ignored: {most}"
-    );
+    let limit = u64::from(REQUESTS_PER_CONNECTION);
+    assert!(most <= limit, "a connection carried {most} requests");
+}
+
+fn paced_calls_all_succeed_once(tls: bool, tag: &str) {
+    if !nginx_or_skip() {
+        return;
+    }
+    let sim = sim();
+    let nginx = nginx_for(tag, &sim, REQUESTS_PER_CONNECTION);
+    let started = Instant::now();
+    let sent = paced_clients(&nginx, tls, tag);
+    eprintln!("{tag}: {} calls in {:.1?}", sent.len(), started.elapsed());
+    assert_all_recorded_once(&sent, &sim, tag);
+    assert_connections_reused(&nginx, &sent, tag);
 }
 
 #[test]
