@@ -178,10 +178,7 @@ fn stock_squid_refusing_connect_to_another_port_than_443_is_connect_at_once() {
     assert_refused_once(&result, "403 Forbidden", &squid, &sim);
 }
 
-/// A client of squid with Basic auth, sending to lcm-sim over HTTPS (`tls`, port 443)
-/// or HTTP with `account`'s credentials: the result, after the client is dropped
-/// (squid logs a tunnel when it closes), with squid's log lines for lcm-sim and the
-/// library's log lines at `trace`.
+/// What one call through squid with Basic auth came to.
 struct AuthCase {
     result: (lcm_status, String),
     squid_lines: Vec<String>,
@@ -189,6 +186,9 @@ struct AuthCase {
     recorded: usize,
 }
 
+/// One call through squid requiring [`ACCOUNT`], with `account`'s credentials, to
+/// lcm-sim over HTTPS (`tls`, on port 443) or HTTP. squid's lines are read after the
+/// client is dropped, since squid logs a tunnel when it closes.
 fn through_squid_with_auth(tag: &str, tls: bool, account: Account) -> Option<AuthCase> {
     if !squid_with_auth_or_skip() {
         return None;
@@ -301,6 +301,18 @@ fn assert_password_never_shown(account: Account, text: &str, logs: &[LogLine]) {
             );
         }
     }
+}
+
+#[test]
+fn the_base64_that_the_password_checks_look_for_is_the_standard_one() {
+    // RFC 7617's example credential, and each padding length.
+    assert_eq!(
+        base64("Aladdin:open sesame"),
+        "QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+    );
+    assert_eq!(base64("dialer:x"), "ZGlhbGVyOng=");
+    assert_eq!(base64("dialer:xyz"), "ZGlhbGVyOnh5eg==");
+    assert_eq!(base64("dialer:xy"), "ZGlhbGVyOnh5");
 }
 
 /// Standard base64 with padding (RFC 4648), as in a Basic credential.
