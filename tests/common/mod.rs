@@ -3,12 +3,15 @@
 //! live lcm-sim on loopback.
 #![allow(dead_code)]
 
+pub mod daemon;
 pub mod logs;
 pub mod mono;
 pub mod native;
+pub mod nginx;
 pub mod process;
 pub mod python;
 pub mod quickstart;
+pub mod squid;
 pub mod toolchain;
 
 use std::ffi::{c_char, CStr, CString};
