@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 
-use ureq::tls::{RootCerts, TlsConfig};
+use ureq::tls::TlsConfig;
 use ureq::Agent;
 
 use crate::call::Call;
@@ -22,6 +22,7 @@ use crate::log::{log, Level};
 use crate::message::{self, Outcome};
 use crate::redact::loggable;
 use crate::transport::{MarkingConnector, MarkingResolver};
+use crate::trust::Trust;
 
 pub use crate::call::MAX_RESPONSE_BYTES;
 
@@ -53,22 +54,31 @@ pub(crate) struct Snapshot {
     pub(crate) settings: Settings,
     /// The proxy in use, or why none can be (a SOCKS proxy in the environment).
     pub(crate) proxy: Result<Option<ureq::Proxy>, String>,
+    /// The CAs HTTPS trusts, loaded once for this snapshot.
+    trust: Trust,
     pub(crate) agent: Agent,
     pid: u32,
 }
 
 impl Snapshot {
-    /// A snapshot for `settings`, reading the proxy environment if they say so.
-    fn new(settings: Settings) -> Snapshot {
+    /// A snapshot for `settings`, reading the proxy environment if they say so, and
+    /// the system's CA store if `tls_roots` does and `earlier` did not read it.
+    fn new(settings: Settings, earlier: Option<&Trust>) -> Snapshot {
         let proxy = resolve_proxy(&settings.proxy);
-        Snapshot::with_proxy(settings, proxy)
+        let trust = Trust::load(settings.tls_roots, settings.ca_file.as_ref(), earlier);
+        Snapshot::with_proxy(settings, proxy, trust)
     }
 
-    fn with_proxy(settings: Settings, proxy: Result<Option<ureq::Proxy>, String>) -> Snapshot {
-        let agent = build_agent(&settings, proxy.clone().ok().flatten());
+    fn with_proxy(
+        settings: Settings,
+        proxy: Result<Option<ureq::Proxy>, String>,
+        trust: Trust,
+    ) -> Snapshot {
+        let agent = build_agent(&settings, proxy.clone().ok().flatten(), &trust);
         Snapshot {
             settings,
             proxy,
+            trust,
             agent,
             pid: std::process::id(),
         }
@@ -77,7 +87,11 @@ impl Snapshot {
     /// The same settings with a new, empty pool, for a forked child. Nothing is read
     /// from the environment here: a parent thread may have held its lock at fork().
     fn renewed(&self) -> Snapshot {
-        Snapshot::with_proxy(self.settings.clone(), self.proxy.clone())
+        Snapshot::with_proxy(
+            self.settings.clone(),
+            self.proxy.clone(),
+            self.trust.clone(),
+        )
     }
 
     /// Other settings over the same proxy and pool, for a change that does not
@@ -86,9 +100,21 @@ impl Snapshot {
         Snapshot {
             settings,
             proxy: self.proxy.clone(),
+            trust: self.trust.clone(),
             agent: self.agent.clone(),
             pid: self.pid,
         }
+    }
+
+    /// Whether a call to `endpoint` speaks TLS: to the endpoint, or to the proxy.
+    fn uses_tls(&self, endpoint: &crate::config::Endpoint) -> bool {
+        let https_proxy =
+            matches!(&self.proxy, Ok(Some(p)) if p.protocol() == ureq::ProxyProtocol::Https);
+        https_proxy
+            || endpoint
+                .url
+                .get(..6)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https:"))
     }
 
     /// `host:port` of the proxy, for messages.
@@ -134,7 +160,7 @@ impl Client {
     /// A client with the given settings.
     pub fn with_settings(settings: Settings) -> Client {
         Client {
-            current: ArcSwap::from_pointee(Snapshot::new(settings)),
+            current: ArcSwap::from_pointee(Snapshot::new(settings, None)),
         }
     }
 
@@ -149,7 +175,8 @@ impl Client {
             let mut settings = base.settings.clone();
             settings.set(key, value)?;
             let next = if key.affects_transport() {
-                Snapshot::new(settings)
+                // Setting tls_roots reads the system store again; other keys keep it.
+                Snapshot::new(settings, (key != Key::TlsRoots).then_some(&base.trust))
             } else {
                 base.keeping_pool(settings)
             };
@@ -183,6 +210,7 @@ impl Client {
             if let Err(problem) = &snapshot.proxy {
                 return Err(Error::config(problem.as_str()));
             }
+            snapshot.trust.check(snapshot.uses_tls(endpoint), level)?;
             Call {
                 snapshot: &snapshot,
                 endpoint,
@@ -248,13 +276,10 @@ fn resolve_proxy(setting: &ProxySetting) -> Result<Option<ureq::Proxy>, String> 
 }
 
 /// The HTTP agent for `settings`: no redirects, non-2xx statuses as answers (not
-/// errors), HTTPS trust from `ca_file` or the webpki roots, and failures before
-/// sending marked as such.
-fn build_agent(settings: &Settings, proxy: Option<ureq::Proxy>) -> Agent {
-    let mut tls = TlsConfig::builder();
-    if let Some(ca) = &settings.ca_file {
-        tls = tls.root_certs(RootCerts::Specific(ca.certs.clone()));
-    }
+/// errors), HTTPS trusting `trust` (`tls_roots` plus `ca_file`), and failures
+/// before sending marked as such.
+fn build_agent(settings: &Settings, proxy: Option<ureq::Proxy>, trust: &Trust) -> Agent {
+    let tls = TlsConfig::builder().root_certs(trust.root_certs());
     let config = Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
