@@ -25,9 +25,9 @@ pub use ca_file::CaFile;
 /// `tls_roots`: which CAs HTTPS trusts besides those of `ca_file`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TlsRoots {
-    /// The operating system's store: the distribution's CA bundle on Linux (or
-    /// `SSL_CERT_FILE`/`SSL_CERT_DIR`), the certificate store on Windows, the keychain
-    /// on macOS. Where enterprises install their CA.
+    /// The operating system's store: the distribution's CA bundle on Linux, the
+    /// certificate store on Windows, the keychain on macOS; `SSL_CERT_FILE` and
+    /// `SSL_CERT_DIR`, when set, replace it. Where enterprises install their CA.
     #[default]
     System,
     /// The Mozilla roots built into the library, the same on every machine.
