@@ -54,7 +54,7 @@ pub(crate) struct Snapshot {
     pub(crate) settings: Settings,
     /// The proxy in use, or why none can be (a SOCKS proxy in the environment).
     pub(crate) proxy: Result<Option<ureq::Proxy>, String>,
-    /// The CAs HTTPS trusts, loaded once for this snapshot.
+    /// The CAs HTTPS trusts.
     trust: Trust,
     pub(crate) agent: Agent,
     pid: u32,
@@ -62,10 +62,10 @@ pub(crate) struct Snapshot {
 
 impl Snapshot {
     /// A snapshot for `settings`, reading the proxy environment if they say so, and
-    /// the system's CA store if `tls_roots` does and `earlier` did not read it.
-    fn new(settings: Settings, earlier: Option<&Trust>) -> Snapshot {
+    /// the system's CA store if `tls_roots` does and it was not read yet or `reread`.
+    fn new(settings: Settings, reread: bool) -> Snapshot {
         let proxy = resolve_proxy(&settings.proxy);
-        let trust = Trust::load(settings.tls_roots, settings.ca_file.as_ref(), earlier);
+        let trust = Trust::load(settings.tls_roots, settings.ca_file.as_ref(), reread);
         Snapshot::with_proxy(settings, proxy, trust)
     }
 
@@ -160,7 +160,7 @@ impl Client {
     /// A client with the given settings.
     pub fn with_settings(settings: Settings) -> Client {
         Client {
-            current: ArcSwap::from_pointee(Snapshot::new(settings, None)),
+            current: ArcSwap::from_pointee(Snapshot::new(settings, false)),
         }
     }
 
@@ -175,8 +175,8 @@ impl Client {
             let mut settings = base.settings.clone();
             settings.set(key, value)?;
             let next = if key.affects_transport() {
-                // Setting tls_roots reads the system store again; other keys keep it.
-                Snapshot::new(settings, (key != Key::TlsRoots).then_some(&base.trust))
+                // Setting tls_roots reads the system store again.
+                Snapshot::new(settings, key == Key::TlsRoots)
             } else {
                 base.keeping_pool(settings)
             };

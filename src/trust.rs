@@ -3,16 +3,17 @@
 //! (docs/design.md §4).
 //!
 //! `ca_file` is read and checked when the option is set ([`ca_file`]). The system
-//! store is read when a client is made and again when `tls_roots` is set, and kept
-//! by the client's later snapshots: never per call, and never in a forked child,
-//! which keeps its parent's (reading files and the environment there could wait on a
-//! lock that a parent thread held at fork()).
+//! store is read once per process, by the first client that needs it, and again
+//! whenever `tls_roots` is set: never per call, and never by a forked child's renewed
+//! pool, which keeps its parent's reading (reading files and the environment there
+//! could wait on a lock that a parent thread held at fork()).
 
 mod ca_file;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use arc_swap::ArcSwapOption;
 use ureq::tls::{Certificate, RootCerts};
 
 use crate::error::Error;
@@ -92,10 +93,16 @@ pub(crate) struct Trust {
     anchors: Result<Arc<Vec<Certificate<'static>>>, String>,
     /// What `ca_file` left out, to be logged.
     left_out: Option<Arc<Note>>,
-    /// The system store as read for this client, when `tls_roots` is `system`: kept
-    /// by its later snapshots until `tls_roots` itself is set again.
+    /// The reading of the system store in use, when `tls_roots` is `system`.
     system: Option<Arc<SystemStore>>,
 }
+
+/// The process's last successful reading of the system store, which clients made
+/// later take rather than read the store again: reading costs milliseconds (on
+/// Linux, the bundle and every file of `/etc/ssl/certs`), and programs, the fuzzer
+/// among them, make clients often. A failed reading is not kept, so the next client
+/// tries again.
+static LAST_READING: ArcSwapOption<SystemStore> = ArcSwapOption::const_empty();
 
 /// One reading of the operating system's store.
 struct SystemStore {
@@ -105,20 +112,17 @@ struct SystemStore {
 }
 
 impl Trust {
-    /// The trust for `roots` plus `ca_file`. The system store is read now, unless
-    /// `earlier` (the client's previous snapshot) read it already.
-    pub(crate) fn load(
-        roots: TlsRoots,
-        ca_file: Option<&CaFile>,
-        earlier: Option<&Trust>,
-    ) -> Trust {
+    /// The trust for `roots` plus `ca_file`. The system store is read now when
+    /// `reread` (`tls_roots` was just set) or when this process has no reading of it.
+    pub(crate) fn load(roots: TlsRoots, ca_file: Option<&CaFile>, reread: bool) -> Trust {
         let added: &[Certificate<'static>] = ca_file.map_or(&[], |ca| ca.certs.as_slice());
         let mut system = None;
         let base = match roots {
             TlsRoots::System => {
-                let store = earlier
-                    .and_then(|t| t.system.clone())
-                    .unwrap_or_else(|| Arc::new(SystemStore::read()));
+                let store = match LAST_READING.load_full() {
+                    Some(last) if !reread => last,
+                    _ => SystemStore::read(),
+                };
                 let certs = store.certs.clone();
                 system = Some(store);
                 certs
@@ -173,12 +177,22 @@ impl Trust {
 }
 
 impl SystemStore {
-    fn read() -> SystemStore {
-        let (certs, skipped) = match system_store() {
-            Ok((certs, skipped)) => (Ok(certs), skipped.map(Note::new)),
-            Err(why) => (Err(why), None),
-        };
-        SystemStore { certs, skipped }
+    /// Reads the store, keeping the reading for later clients when it succeeded.
+    fn read() -> Arc<SystemStore> {
+        let store = Arc::new(match system_store() {
+            Ok((certs, skipped)) => SystemStore {
+                certs: Ok(certs),
+                skipped: skipped.map(Note::new),
+            },
+            Err(why) => SystemStore {
+                certs: Err(why),
+                skipped: None,
+            },
+        });
+        if store.certs.is_ok() {
+            LAST_READING.store(Some(store.clone()));
+        }
+        store
     }
 }
 
@@ -225,9 +239,10 @@ fn system_store() -> Result<(Vec<Certificate<'static>>, Option<String>), String>
     Ok((certs, note))
 }
 
-/// A list of problems short enough for a message that also says where it looked.
+/// A list of problems short enough for a message that also says where it looked and
+/// what to do, within `LCM_ERROR_SIZE`.
 fn short_list(text: &str) -> String {
-    let cut = crate::text::floor_char_boundary(text, 240);
+    let cut = crate::text::floor_char_boundary(text, 160);
     if cut < text.len() {
         format!("{}...", &text[..cut])
     } else {
@@ -311,7 +326,7 @@ mod tests {
 
     #[test]
     fn none_without_ca_file_refuses_tls_calls_only() {
-        let trust = Trust::load(TlsRoots::None, None, None);
+        let trust = Trust::load(TlsRoots::None, None, false);
         assert!(
             trust.check(false, Level::Off).is_ok(),
             "http:// needs no CA"
@@ -325,7 +340,7 @@ mod tests {
 
     #[test]
     fn webpki_is_the_built_in_mozilla_roots() {
-        let trust = Trust::load(TlsRoots::WebPki, None, None);
+        let trust = Trust::load(TlsRoots::WebPki, None, false);
         let count = trust.anchors.as_ref().unwrap().len();
         assert_eq!(count, webpki_root_certs::TLS_SERVER_ROOT_CERTS.len());
         assert!(count > 100, "{count}");

@@ -27,6 +27,7 @@ fn tls_roots_system_trusts_the_store_that_ssl_cert_file_names() {
     std::env::set_var("SSL_CERT_FILE", &bundle);
 
     // The default trusts it, without ca_file; so does tls_roots=system said aloud.
+    // (The first client of this process reads the store.)
     let trusting = Client::for_endpoint(&endpoint);
     assert_status(&trusting.send(&Call::sample()), LCM_OK, &[]);
     let explicit = Client::for_endpoint(&endpoint);
@@ -42,13 +43,18 @@ fn tls_roots_system_trusts_the_store_that_ssl_cert_file_names() {
         &["UnknownIssuer"],
     );
 
-    // A store that cannot be read is an error naming where it was looked for, not a
-    // silent fallback to other roots, and nothing is sent.
+    // The store is read once per process, not per client or call: a client made now
+    // takes the reading above, whatever the environment says meanwhile...
     let missing = work.path().join("missing.pem");
     std::env::set_var("SSL_CERT_FILE", &missing);
-    let broken = Client::for_endpoint(&endpoint);
+    let later = Client::for_endpoint(&endpoint);
+    assert_status(&later.send(&Call::sample()), LCM_OK, &[]);
+    // ...until tls_roots is set, which reads it again. A store that cannot be read
+    // is an error naming where it was looked for, not a silent fallback to other
+    // roots, and nothing is sent.
+    later.set("tls_roots", "system");
     assert_status(
-        &broken.send(&Call::sample()),
+        &later.send(&Call::sample()),
         LCM_ERR_CONFIG,
         &[
             "tls_roots 'system': could not load any CA certificate",
@@ -60,39 +66,28 @@ fn tls_roots_system_trusts_the_store_that_ssl_cert_file_names() {
     let empty = work.path().join("empty.pem");
     std::fs::write(&empty, "").unwrap();
     std::env::set_var("SSL_CERT_FILE", &empty);
-    let broken = Client::for_endpoint(&endpoint);
+    later.set("tls_roots", "");
     assert_status(
-        &broken.send(&Call::sample()),
+        &later.send(&Call::sample()),
         LCM_ERR_CONFIG,
         &["tls_roots 'system': found no CA certificate in SSL_CERT_FILE='"],
     );
-    assert_eq!(sim.request_count(), 2, "nothing sent without a store");
+    assert_eq!(sim.request_count(), 3, "nothing sent without a store");
+    // A failed reading stays with the client that made it; the others keep the
+    // process's last good one, also across changes of other transport options.
+    trusting.set("proxy", "none");
+    assert_status(&trusting.send(&Call::sample()), LCM_OK, &[]);
     // Plain HTTP needs no store.
     let http = common::sim();
-    assert_status(
-        &Client::for_endpoint(&http.url()).send(&Call::sample()),
-        LCM_OK,
-        &[],
-    );
+    let plain = Client::for_endpoint(&http.url());
+    plain.set("tls_roots", "system");
+    assert_status(&plain.send(&Call::sample()), LCM_OK, &[]);
     // ca_file with tls_roots=none does without the system store.
     let ca = work.path().join("ca.pem");
     ours.write_cert_pem(&ca).unwrap();
-    broken.set("tls_roots", "none");
-    broken.set("ca_file", ca.to_str().unwrap());
-    assert_status(&broken.send(&Call::sample()), LCM_OK, &[]);
-
-    // The store is read when a client is made, not per call: the one made earlier
-    // keeps what it read, also across changes of other transport options...
-    trusting.set("proxy", "none");
-    trusting.set("ca_file", "");
-    assert_status(&trusting.send(&Call::sample()), LCM_OK, &[]);
-    // ...until tls_roots is set again, which reads the store again.
-    trusting.set("tls_roots", "system");
-    assert_status(
-        &trusting.send(&Call::sample()),
-        LCM_ERR_CONFIG,
-        &["found no CA certificate"],
-    );
+    later.set("tls_roots", "none");
+    later.set("ca_file", ca.to_str().unwrap());
+    assert_status(&later.send(&Call::sample()), LCM_OK, &[]);
 
     // SSL_CERT_DIR names a directory of PEM files, as OpenSSL's c_rehash keeps.
     let dir = work.path().join("certs");
@@ -100,9 +95,7 @@ fn tls_roots_system_trusts_the_store_that_ssl_cert_file_names() {
     ours.write_cert_pem(&dir.join("ours.pem")).unwrap();
     std::env::remove_var("SSL_CERT_FILE");
     std::env::set_var("SSL_CERT_DIR", &dir);
-    assert_status(
-        &Client::for_endpoint(&endpoint).send(&Call::sample()),
-        LCM_OK,
-        &[],
-    );
+    let from_dir = Client::for_endpoint(&endpoint);
+    from_dir.set("tls_roots", "system");
+    assert_status(&from_dir.send(&Call::sample()), LCM_OK, &[]);
 }
