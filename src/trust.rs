@@ -3,8 +3,8 @@
 //! (docs/design.md §4).
 //!
 //! `ca_file` is read and checked when the option is set ([`ca_file`]). The system
-//! store is read once per process, by the first client that needs it, and again
-//! whenever `tls_roots` is set: never per call, and never by a forked child's renewed
+//! store is read once per process, by the first client made with `tls_roots=system`,
+//! and again whenever `tls_roots` is set: never per call, and never by a forked child's renewed
 //! pool, which keeps its parent's reading (reading files and the environment there
 //! could wait on a lock that a parent thread held at fork()).
 
