@@ -12,7 +12,7 @@ use std::time::Instant;
 
 use arc_swap::ArcSwap;
 
-use ureq::tls::{RootCerts, TlsConfig};
+use ureq::tls::TlsConfig;
 use ureq::Agent;
 
 use crate::call::Call;
@@ -23,6 +23,7 @@ use crate::message::{self, Outcome};
 use crate::proxy::{authorization, forwards, proxy_for};
 use crate::redact::{loggable, Redactor};
 use crate::transport::{MarkingConnector, MarkingResolver};
+use crate::trust::Trust;
 
 pub use crate::call::MAX_RESPONSE_BYTES;
 
@@ -57,6 +58,8 @@ pub(crate) struct Snapshot {
     pub(crate) proxy: Result<Option<ureq::Proxy>, String>,
     /// `Proxy-Authorization` for requests that a plain HTTP proxy forwards.
     pub(crate) proxy_authorization: Option<String>,
+    /// The CAs HTTPS trusts.
+    trust: Trust,
     pub(crate) agent: Agent,
     /// An agent that keeps no connection, for the one re-send after a pooled
     /// connection turned out to be closed (docs/design.md §5).
@@ -65,21 +68,28 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
-    /// A snapshot for `settings`, reading the proxy environment if they say so.
-    fn new(settings: Settings) -> Snapshot {
+    /// A snapshot for `settings`, reading the proxy environment if they say so, and
+    /// the system's CA store if `tls_roots` does and it was not read yet or `reread`.
+    fn new(settings: Settings, reread: bool) -> Snapshot {
         let proxy = proxy_for(&settings.proxy, settings.endpoint.as_ref());
-        Snapshot::with_proxy(settings, proxy)
+        let trust = Trust::load(settings.tls_roots, settings.ca_file.as_ref(), reread);
+        Snapshot::with_proxy(settings, proxy, trust)
     }
 
-    fn with_proxy(settings: Settings, proxy: Result<Option<ureq::Proxy>, String>) -> Snapshot {
+    fn with_proxy(
+        settings: Settings,
+        proxy: Result<Option<ureq::Proxy>, String>,
+        trust: Trust,
+    ) -> Snapshot {
         let usable = proxy.as_ref().ok().and_then(Option::as_ref);
         let forwarded = usable.filter(|p| forwards(settings.endpoint.as_ref(), p));
         Snapshot {
-            agent: build_agent(&settings, usable, MAX_IDLE_CONNECTIONS),
-            fresh_agent: build_agent(&settings, usable, 0),
+            agent: build_agent(&settings, usable, &trust, MAX_IDLE_CONNECTIONS),
+            fresh_agent: build_agent(&settings, usable, &trust, 0),
             proxy_authorization: forwarded.and_then(authorization),
             settings,
             proxy,
+            trust,
             pid: std::process::id(),
         }
     }
@@ -92,7 +102,11 @@ impl Snapshot {
     /// The same settings with a new, empty pool, for a forked child. Nothing is read
     /// from the environment here: a parent thread may have held its lock at fork().
     fn renewed(&self) -> Snapshot {
-        Snapshot::with_proxy(self.settings.clone(), self.proxy.clone())
+        Snapshot::with_proxy(
+            self.settings.clone(),
+            self.proxy.clone(),
+            self.trust.clone(),
+        )
     }
 
     /// Other settings over the same proxy and pool, for a change that does not
@@ -102,6 +116,7 @@ impl Snapshot {
             settings,
             proxy: self.proxy.clone(),
             proxy_authorization: self.proxy_authorization.clone(),
+            trust: self.trust.clone(),
             agent: self.agent.clone(),
             fresh_agent: self.fresh_agent.clone(),
             pid: self.pid,
@@ -131,6 +146,17 @@ impl Snapshot {
             comments,
             self.settings.log_level,
         )
+    }
+
+    /// Whether a call to `endpoint` speaks TLS: to the endpoint, or to the proxy.
+    fn uses_tls(&self, endpoint: &crate::config::Endpoint) -> bool {
+        let https_proxy =
+            matches!(&self.proxy, Ok(Some(p)) if p.protocol() == ureq::ProxyProtocol::Https);
+        https_proxy
+            || endpoint
+                .url
+                .get(..6)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https:"))
     }
 
     /// `host:port` of the proxy, for messages.
@@ -176,7 +202,7 @@ impl Client {
     /// A client with the given settings.
     pub fn with_settings(settings: Settings) -> Client {
         Client {
-            current: ArcSwap::from_pointee(Snapshot::new(settings)),
+            current: ArcSwap::from_pointee(Snapshot::new(settings, false)),
         }
     }
 
@@ -191,7 +217,8 @@ impl Client {
             let mut settings = base.settings.clone();
             settings.set(key, value)?;
             let next = if key.affects_transport() {
-                Snapshot::new(settings)
+                // Setting tls_roots reads the system store again.
+                Snapshot::new(settings, key == Key::TlsRoots)
             } else {
                 base.keeping_pool(settings)
             };
@@ -225,6 +252,7 @@ impl Client {
             if let Err(problem) = &snapshot.proxy {
                 return Err(Error::config(problem.as_str()));
             }
+            snapshot.trust.check(snapshot.uses_tls(endpoint), level)?;
             Call {
                 snapshot: &snapshot,
                 endpoint,
@@ -273,14 +301,16 @@ impl Client {
 }
 
 /// The HTTP agent for `settings`: no redirects, non-2xx statuses as answers (not
-/// errors), HTTPS trust from `ca_file` or the webpki roots, failures before sending
-/// marked as such, `proxy` as a tunnel or (plain HTTP) forwarding, and up to
+/// errors), HTTPS trusting `trust` (`tls_roots` plus `ca_file`), failures before
+/// sending marked as such, `proxy` as a tunnel or (plain HTTP) forwarding, and up to
 /// `idle_connections` kept for reuse.
-fn build_agent(settings: &Settings, proxy: Option<&ureq::Proxy>, idle_connections: usize) -> Agent {
-    let mut tls = TlsConfig::builder();
-    if let Some(ca) = &settings.ca_file {
-        tls = tls.root_certs(RootCerts::Specific(ca.certs.clone()));
-    }
+fn build_agent(
+    settings: &Settings,
+    proxy: Option<&ureq::Proxy>,
+    trust: &Trust,
+    idle_connections: usize,
+) -> Agent {
+    let tls = TlsConfig::builder().root_certs(trust.root_certs());
     let (forward, tunnel) = match proxy {
         Some(p) if forwards(settings.endpoint.as_ref(), p) => (Some(p), None),
         other => (None, other),

@@ -14,8 +14,8 @@ use ureq::http::Uri;
 use crate::error::Error;
 use crate::log::Level;
 use crate::text::{display_url, short};
-use crate::trust::read_ca_file;
-pub use crate::trust::CaFile;
+use crate::trust::{parse_tls_roots, read_ca_file};
+pub use crate::trust::{CaFile, TlsRoots};
 
 /// One configuration option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -32,7 +32,9 @@ pub enum Key {
     Retries,
     /// `auth`: the `Authorization` header's value.
     Auth,
-    /// `ca_file`: PEM file of the CA certificates trusted for HTTPS.
+    /// `tls_roots`: which CAs HTTPS trusts besides `ca_file`.
+    TlsRoots,
+    /// `ca_file`: PEM file of CA certificates HTTPS trusts besides `tls_roots`.
     CaFile,
     /// `proxy`: the proxy URL.
     Proxy,
@@ -42,13 +44,14 @@ pub enum Key {
 
 impl Key {
     /// Every key, in the documentation's order.
-    pub const ALL: [Key; 9] = [
+    pub const ALL: [Key; 10] = [
         Key::Endpoint,
         Key::Source,
         Key::TimeoutMs,
         Key::ConnectTimeoutMs,
         Key::Retries,
         Key::Auth,
+        Key::TlsRoots,
         Key::CaFile,
         Key::Proxy,
         Key::LogLevel,
@@ -63,6 +66,7 @@ impl Key {
             Key::ConnectTimeoutMs => "connect_timeout_ms",
             Key::Retries => "retries",
             Key::Auth => "auth",
+            Key::TlsRoots => "tls_roots",
             Key::CaFile => "ca_file",
             Key::Proxy => "proxy",
             Key::LogLevel => "log_level",
@@ -93,7 +97,10 @@ impl Key {
     /// timeouts are set on each request, so they do not; the endpoint does, since
     /// whether a proxy is used, and how, depends on its host and scheme.
     pub(crate) fn affects_transport(self) -> bool {
-        matches!(self, Key::CaFile | Key::Proxy | Key::Endpoint)
+        matches!(
+            self,
+            Key::TlsRoots | Key::CaFile | Key::Proxy | Key::Endpoint
+        )
     }
 }
 
@@ -176,7 +183,9 @@ pub struct Settings {
     pub retries: u32,
     /// `auth`.
     pub auth: Option<Secret>,
-    /// `ca_file`; `None` means the built-in webpki roots.
+    /// `tls_roots`.
+    pub tls_roots: TlsRoots,
+    /// `ca_file`, trusted besides `tls_roots`.
     pub ca_file: Option<CaFile>,
     /// `proxy`.
     pub proxy: ProxySetting,
@@ -196,6 +205,7 @@ impl Default for Settings {
             connect_timeout: DEFAULT_CONNECT_TIMEOUT,
             retries: DEFAULT_RETRIES,
             auth: None,
+            tls_roots: TlsRoots::System,
             ca_file: None,
             proxy: ProxySetting::FromEnvironment,
             log_level: DEFAULT_LOG_LEVEL,
@@ -266,6 +276,7 @@ impl Settings {
                     self.retries = parse_number(key, value, 0, MAX_RETRIES.into())? as u32
                 }
                 Key::Auth => self.auth = Some(parse_auth(value)?),
+                Key::TlsRoots => self.tls_roots = parse_tls_roots(value)?,
                 Key::CaFile => self.ca_file = Some(read_ca_file(value)?),
                 Key::Proxy => self.proxy = parse_proxy(value)?,
                 Key::LogLevel => self.log_level = parse_log_level(value)?,
@@ -284,6 +295,7 @@ impl Settings {
             Key::ConnectTimeoutMs => self.connect_timeout = DEFAULT_CONNECT_TIMEOUT,
             Key::Retries => self.retries = DEFAULT_RETRIES,
             Key::Auth => self.auth = None,
+            Key::TlsRoots => self.tls_roots = TlsRoots::System,
             Key::CaFile => self.ca_file = None,
             Key::Proxy => self.proxy = ProxySetting::FromEnvironment,
             Key::LogLevel => self.log_level = DEFAULT_LOG_LEVEL,
@@ -421,6 +433,7 @@ mod tests {
         assert_eq!(s.connect_timeout, Duration::from_millis(3_000));
         assert_eq!(s.retries, 2);
         assert!(s.auth.is_none() && s.ca_file.is_none());
+        assert_eq!(s.tls_roots, TlsRoots::System);
         assert!(matches!(s.proxy, ProxySetting::FromEnvironment));
         assert_eq!(s.log_level, Level::Warn);
     }
@@ -454,6 +467,11 @@ mod tests {
                 Key::Endpoint,
                 "lcm.example.com",
                 "endpoint is not a usable URL",
+            ),
+            (
+                Key::TlsRoots,
+                "os",
+                "tls_roots 'os' is not a set of roots; use system",
             ),
             (
                 Key::CaFile,
@@ -503,6 +521,10 @@ mod tests {
         assert!(matches!(s.proxy, ProxySetting::Direct));
         s.set(Key::Proxy, "").unwrap();
         assert!(matches!(s.proxy, ProxySetting::FromEnvironment));
+        s.set(Key::TlsRoots, "none").unwrap();
+        assert_eq!(s.tls_roots, TlsRoots::None);
+        s.set(Key::TlsRoots, "").unwrap();
+        assert_eq!(s.tls_roots, TlsRoots::System);
     }
 
     #[test]
@@ -543,5 +565,6 @@ mod tests {
     fn env_var_names() {
         assert_eq!(Key::ConnectTimeoutMs.env_var(), "LCM_CONNECT_TIMEOUT_MS");
         assert_eq!(Key::CaFile.env_var(), "LCM_CA_FILE");
+        assert_eq!(Key::TlsRoots.env_var(), "LCM_TLS_ROOTS");
     }
 }

@@ -262,7 +262,8 @@ namespace LcmOutcome
         /// <item><c>connect_timeout_ms</c>: limit of each connection attempt (1 to 3600000); default <c>3000</c>.</item>
         /// <item><c>retries</c>: extra attempts (0 to 10), only when the request was provably not delivered or LCM answered 503 or 429; default <c>2</c>.</item>
         /// <item><c>auth</c>: the <c>Authorization</c> header's value; never logged or echoed; default none.</item>
-        /// <item><c>ca_file</c>: PEM file of CA certificates trusted instead of the built-in webpki roots; default the built-in roots.</item>
+        /// <item><c>tls_roots</c>: which CAs HTTPS trusts besides <c>ca_file</c>: <c>system</c> (the operating system's store: the Windows certificate store, the distribution's bundle on Linux; <c>SSL_CERT_FILE</c>/<c>SSL_CERT_DIR</c>, when set, replace it), <c>webpki</c> (the built-in Mozilla roots) or <c>none</c> (only <c>ca_file</c>); default <c>system</c>.</item>
+        /// <item><c>ca_file</c>: PEM file of CA certificates trusted in addition to <c>tls_roots</c>, each a CA certificate (an expired one is left out); default none.</item>
         /// <item><c>proxy</c>: <c>http://host:port</c> or <c>https://host:port</c>; <c>"none"</c> connects directly; default from <c>ALL_PROXY</c>/<c>HTTPS_PROXY</c>/<c>HTTP_PROXY</c> minus <c>NO_PROXY</c>.</item>
         /// <item><c>log_level</c>: <c>off</c>, <c>error</c>, <c>warn</c>, <c>info</c>, <c>debug</c>, <c>trace</c>, to stderr or <see cref="SetLogHandler"/>'s handler; default <c>warn</c>.</item>
         /// </list>

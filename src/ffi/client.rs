@@ -51,9 +51,11 @@ pub(crate) unsafe fn client_arg<'a>(c: *const lcm_client) -> Result<&'a Client, 
 ///
 /// Options: `endpoint` (no default), `source` (`"lcm-outcome"`), `timeout_ms`
 /// (`10000`), `connect_timeout_ms` (`3000`), `retries` (`2`), `auth` (none),
-/// `ca_file` (the built-in webpki roots), `proxy` (the first usable of `ALL_PROXY`/
-/// `HTTPS_PROXY`/`HTTP_PROXY`, lowercase too, minus `NO_PROXY`; `"none"` for a direct
-/// connection), `log_level` (`"warn"`).
+/// `tls_roots` (`"system"`, the operating system's CA store; `"webpki"` for the
+/// built-in Mozilla roots, `"none"` for only `ca_file`), `ca_file` (none: a PEM file
+/// of CA certificates trusted besides `tls_roots`, each a CA valid now), `proxy` (the
+/// first usable of `ALL_PROXY`/`HTTPS_PROXY`/`HTTP_PROXY`, lowercase too, minus
+/// `NO_PROXY`; `"none"` for a direct connection), `log_level` (`"warn"`).
 ///
 /// Arguments: `key` and `value` are NUL-terminated UTF-8, not kept after the call.
 /// `err` is NULL or a buffer of `err_len` bytes (`LCM_ERROR_SIZE` is enough),

@@ -29,8 +29,12 @@ OPTIONS_DOC = """
       provably not delivered (connect failure) or LCM answered 503 or 429.
     - ``auth``: the ``Authorization`` header's value, e.g. ``"Bearer ..."``; never
       logged or echoed in messages (default none).
-    - ``ca_file``: PEM file of CA certificates trusted for HTTPS *instead of* the
-      built-in (Mozilla) roots.
+    - ``tls_roots``: which CAs HTTPS trusts besides ``ca_file``: ``"system"``
+      (default: the operating system's store, replaced by ``SSL_CERT_FILE``/
+      ``SSL_CERT_DIR`` when set), ``"webpki"`` (the built-in Mozilla roots) or ``"none"`` (only
+      ``ca_file``).
+    - ``ca_file``: PEM file of CA certificates trusted for HTTPS *in addition to*
+      ``tls_roots``; each must be a CA certificate (an expired one is left out).
     - ``proxy``: ``http://host:port`` or ``https://host:port``; ``"none"`` connects
       directly. Default: the first of ``ALL_PROXY``, ``HTTPS_PROXY``,
       ``HTTP_PROXY`` that is set, minus hosts in ``NO_PROXY``.
@@ -100,6 +104,7 @@ class Client:
         connect_timeout_ms: Optional[OptionValue] = None,
         retries: Optional[OptionValue] = None,
         auth: Optional[str] = None,
+        tls_roots: Optional[str] = None,
         ca_file: Optional[Union[str, "os.PathLike[str]"]] = None,
         proxy: Optional[str] = None,
         log_level: Optional[str] = None,
@@ -130,6 +135,7 @@ class Client:
             "connect_timeout_ms": connect_timeout_ms,
             "retries": retries,
             "auth": auth,
+            "tls_roots": tls_roots,
             "ca_file": ca_file,
             "proxy": proxy,
             "log_level": log_level,
