@@ -77,7 +77,8 @@
 typedef struct lcm_client lcm_client;
 
 /**
- * The result of every call: `LCM_OK` (0) or one of the `LCM_ERR_*` codes.
+ * The result of every call: `LCM_OK` (0), `LCM_QUEUED` (9) or one of the
+ * `LCM_ERR_*` codes.
  *
  * A plain `int32_t`, never an enum, so that a value added in a later version can
  * cross the boundary safely. Values are never renumbered.
@@ -159,6 +160,14 @@ typedef void (*lcm_log_callback)(int32_t level,
  * the message.
  */
 #define LCM_ERR_INTERNAL 8
+
+/**
+ * Not confirmed now, but stored durably in the outbox (option `outbox`) and
+ * delivered later: the library is responsible for the outcome from here on. The
+ * message says why it was queued and the entry's id. Returned only when `outbox`
+ * is set, and never for an outcome that is not on disk.
+ */
+#define LCM_QUEUED 9
 
 #ifdef __cplusplus
 extern "C" {
@@ -293,6 +302,89 @@ void lcm_set_log_callback(lcm_log_callback callback,
                           void *user);
 
 /**
+ * Delivers the default client's pending outcomes now, oldest first, until none is
+ * left or `timeout_ms` passes (in the calling thread; the background sender may
+ * deliver others meanwhile). An entry LCM confirms leaves the outbox; one LCM
+ * rejects goes to the dead letters; one that fails for a reason that may pass stays.
+ *
+ * Out-parameters, each may be NULL; they receive, when the function returns
+ * `LCM_OK` or a delivery status: `delivered`, the entries LCM confirmed during this
+ * call; `pending`, the entries still waiting afterwards (in flight elsewhere
+ * included); `dead`, the dead letters afterwards. On `LCM_ERR_CONFIG`,
+ * `LCM_ERR_INVALID_ARGUMENT` and `LCM_ERR_INTERNAL` they are left unchanged.
+ *
+ * Returns `LCM_OK` when nothing is pending afterwards; otherwise the status of the
+ * last failed delivery (`LCM_ERR_CONNECT`, `LCM_ERR_TIMEOUT`, ...; `LCM_ERR_TIMEOUT`
+ * also when entries remain but `timeout_ms` ran out or they are in flight elsewhere),
+ * with its message in `err`. `LCM_ERR_CONFIG` without `outbox` or when the file
+ * cannot be used; `LCM_ERR_INVALID_ARGUMENT` for a negative `timeout_ms`.
+ *
+ * Thread safety: safe from any thread, also while others set outcomes and flush:
+ * an entry is delivered by one thread or process at a time (a lease in the file).
+ *
+ * # Safety
+ * Each out-pointer is NULL or points to a writable `size_t`; `err` is NULL or points
+ * to `err_len` writable bytes.
+ */
+lcm_status lcm_outbox_flush(int32_t timeout_ms,
+                            size_t *delivered,
+                            size_t *pending,
+                            size_t *dead,
+                            char *err,
+                            size_t err_len);
+
+/**
+ * `lcm_outbox_flush` for client `c`. A NULL `c` is `LCM_ERR_INVALID_ARGUMENT`.
+ *
+ * Thread safety: as `lcm_outbox_flush`, never concurrently with `lcm_client_free(c)`.
+ *
+ * # Safety
+ * `c` is NULL or a live handle from `lcm_client_new`; the other pointers as for
+ * `lcm_outbox_flush`.
+ */
+lcm_status lcm_client_outbox_flush(lcm_client *c,
+                                   int32_t timeout_ms,
+                                   size_t *delivered,
+                                   size_t *pending,
+                                   size_t *dead,
+                                   char *err,
+                                   size_t err_len);
+
+/**
+ * Counts the default client's outbox, without sending anything: `pending`, the
+ * entries waiting (in flight included), and `dead`, the dead letters. Each
+ * out-pointer may be NULL; both are left unchanged unless `LCM_OK` is returned.
+ *
+ * Returns `LCM_OK`, `LCM_ERR_CONFIG` (no `outbox`, or the file cannot be read) or
+ * `LCM_ERR_INTERNAL`.
+ *
+ * Thread safety: safe from any thread at any time.
+ *
+ * # Safety
+ * Each out-pointer is NULL or points to a writable `size_t`; `err` is NULL or points
+ * to `err_len` writable bytes.
+ */
+lcm_status lcm_outbox_count(size_t *pending,
+                            size_t *dead,
+                            char *err,
+                            size_t err_len);
+
+/**
+ * `lcm_outbox_count` for client `c`. A NULL `c` is `LCM_ERR_INVALID_ARGUMENT`.
+ *
+ * Thread safety: safe from any thread, never concurrently with `lcm_client_free(c)`.
+ *
+ * # Safety
+ * `c` is NULL or a live handle from `lcm_client_new`; the other pointers as for
+ * `lcm_outbox_count`.
+ */
+lcm_status lcm_client_outbox_count(lcm_client *c,
+                                   size_t *pending,
+                                   size_t *dead,
+                                   char *err,
+                                   size_t err_len);
+
+/**
  * Records the telephony outcome of call `call_id` in LCM with the default client,
  * synchronously: builds the `SetCallOutcomeWithComments` request, POSTs it to the
  * configured `endpoint`, and waits for LCM's `SetCallOutcomeWithCommentsResult`.
@@ -312,7 +404,9 @@ void lcm_set_log_callback(lcm_log_callback callback,
  *   receives a NUL-terminated message on failure and `""` on success.
  *
  * Returns `LCM_OK` only when LCM answered `success: true` for this call id.
- * Otherwise `LCM_ERR_INVALID_ARGUMENT` or `LCM_ERR_CONFIG` (nothing was sent),
+ * `LCM_QUEUED` when the client has an `outbox` and the outcome is stored in it for
+ * later delivery (then `err` says why and the entry's id). Otherwise
+ * `LCM_ERR_INVALID_ARGUMENT` or `LCM_ERR_CONFIG` (nothing was sent),
  * `LCM_ERR_CONNECT` (not delivered; safe to retry), `LCM_ERR_TIMEOUT` (outcome
  * unknown), `LCM_ERR_HTTP_STATUS`, `LCM_ERR_BAD_RESPONSE`, `LCM_ERR_REJECTED` or
  * `LCM_ERR_INTERNAL`.

@@ -8,9 +8,9 @@
 //! while a parent thread held a lock would wait for that thread forever.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 
 use ureq::tls::TlsConfig;
 use ureq::Agent;
@@ -20,6 +20,7 @@ use crate::config::{Key, Settings};
 use crate::error::Error;
 use crate::log::{log, Level};
 use crate::message::{self, Outcome};
+use crate::outbox::{self, Counts, FlushReport, Sender};
 use crate::proxy::{authorization, forwards, proxy_for};
 use crate::redact::{loggable, Redactor};
 use crate::transport::{MarkingConnector, MarkingResolver};
@@ -46,7 +47,10 @@ const MAX_RESPONSE_HEADER_BYTES: usize = 32 * 1024;
 ///
 /// Safe to share between threads; every method takes `&self`.
 pub struct Client {
-    current: ArcSwap<Snapshot>,
+    /// Shared with the outbox's sender, which delivers with the settings in force.
+    current: Arc<ArcSwap<Snapshot>>,
+    /// The outbox's background sender, once started (in this process).
+    sender: ArcSwapOption<Sender>,
 }
 
 /// What a call needs, frozen: settings, the proxy they resolve to, and an agent
@@ -202,7 +206,8 @@ impl Client {
     /// A client with the given settings.
     pub fn with_settings(settings: Settings) -> Client {
         Client {
-            current: ArcSwap::from_pointee(Snapshot::new(settings, false)),
+            current: Arc::new(ArcSwap::from_pointee(Snapshot::new(settings, false))),
+            sender: ArcSwapOption::const_empty(),
         }
     }
 
@@ -224,80 +229,167 @@ impl Client {
             };
             let previous = self.current.compare_and_swap(&base, Arc::new(next));
             if Arc::ptr_eq(&previous, &base) {
+                if key == Key::Outbox {
+                    self.start_sender_for_backlog();
+                }
                 return Ok(());
             }
         }
     }
 
+    /// Starts the outbox's sender when the file just configured holds pending
+    /// entries (left by an earlier run, or by another process).
+    fn start_sender_for_backlog(&self) {
+        let snapshot = self.snapshot();
+        let backlog = snapshot
+            .settings
+            .outbox
+            .as_ref()
+            .and_then(|o| o.counts().ok())
+            .is_some_and(|c| c.pending > 0);
+        if backlog {
+            Sender::wake(&self.sender, &self.current, false);
+        }
+    }
+
     /// Records `outcome` in LCM: builds the request, sends it, reads the answer.
     ///
-    /// `Ok(())` only when LCM answered `success: true` for this call id. Returns
-    /// within `timeout_ms`, retries included.
+    /// [`Sent::Confirmed`] only when LCM answered `success: true` for this call id;
+    /// [`Sent::Queued`] when the client has an outbox and the outcome is stored in it
+    /// for later delivery (docs/design.md §9). Returns within `timeout_ms`, retries
+    /// included.
     ///
     /// Refused with [`Status::InvalidArgument`](crate::Status) from inside a log
     /// callback on the same thread: the call's own log lines would re-enter it.
-    pub fn set_outcome(&self, outcome: &Outcome<'_>) -> Result<(), Error> {
+    pub fn set_outcome(&self, outcome: &Outcome<'_>) -> Result<Sent, Error> {
         if crate::log::inside_callback() {
             return Err(Error::invalid_argument(
                 "an outcome cannot be set from inside a log callback (its own log lines \
                  would come back to the callback); set it after the callback returns",
             ));
         }
-        let started = Instant::now();
         let snapshot = self.snapshot();
-        let settings = &snapshot.settings;
-        let level = settings.log_level;
-        let result = message::build_request(&settings.source, outcome).and_then(|body| {
-            let endpoint = settings.ready_endpoint()?;
-            if let Err(problem) = &snapshot.proxy {
-                return Err(Error::config(problem.as_str()));
+        match &snapshot.settings.outbox {
+            None => send(
+                &snapshot,
+                outcome,
+                Instant::now() + snapshot.settings.timeout,
+                None,
+            )
+            .map(|()| Sent::Confirmed),
+            Some(outbox) => {
+                let wake = |lcm_up| Sender::wake(&self.sender, &self.current, lcm_up);
+                outbox::send_or_queue(&snapshot, outbox, outcome, &wake)
             }
-            snapshot.trust.check(snapshot.uses_tls(endpoint), level)?;
-            Call {
-                snapshot: &snapshot,
-                endpoint,
-                body: &body,
-                call_id: outcome.call_id,
-                redactor: snapshot.redactor(outcome.agent_comments),
-            }
-            .run(started + settings.timeout)
-        });
-        let elapsed = started.elapsed().as_millis();
-        match &result {
-            Ok(()) => log(level, Level::Debug, || {
-                format!(
-                    "outcome recorded for call {} in {elapsed} ms",
-                    outcome.call_id
-                )
-            }),
-            Err(e) => log(level, Level::Info, || {
-                format!(
-                    "{} after {elapsed} ms: {}",
-                    e.status().name(),
-                    loggable(level, e)
-                )
-            }),
         }
-        result
+    }
+
+    /// Delivers the outbox's pending outcomes now, oldest first, until none is left
+    /// or `timeout` passes. `LCM_ERR_CONFIG` without an outbox.
+    pub fn flush_outbox(&self, timeout: Duration) -> Result<FlushReport, Error> {
+        let snapshot = self.snapshot();
+        let outbox = outbox_of(&snapshot)?;
+        outbox::flush(&snapshot, outbox, timeout)
+    }
+
+    /// The outbox's counts, without sending anything. `LCM_ERR_CONFIG` without an
+    /// outbox.
+    pub fn outbox_counts(&self) -> Result<Counts, Error> {
+        outbox_of(&self.snapshot())?.counts()
     }
 
     /// The snapshot in force, with a fresh pool when the process has forked since
     /// the pool was made: a child must never write to its parent's sockets.
     fn snapshot(&self) -> Arc<Snapshot> {
-        let pid = std::process::id();
-        loop {
-            let current = self.current.load_full();
-            if current.pid == pid {
-                return current;
-            }
-            let renewed = Arc::new(current.renewed());
-            let previous = self.current.compare_and_swap(&current, renewed.clone());
-            if Arc::ptr_eq(&previous, &current) {
-                return renewed;
-            }
-            // Another thread of this child renewed or reconfigured it first: use that.
-        }
+        current(&self.current)
     }
+}
+
+impl Drop for Client {
+    /// Stops the outbox's background sender and waits for it (within the deadline
+    /// of a delivery it is making).
+    fn drop(&mut self) {
+        Sender::stop(&self.sender);
+    }
+}
+
+/// The outcome of [`Client::set_outcome`] that is not an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    /// LCM answered `success: true` for this call id.
+    Confirmed,
+    /// Not confirmed now, but stored in the outbox as entry `id`; `message` says why
+    /// it was queued (`LCM_QUEUED`'s text).
+    Queued { id: i64, message: String },
+}
+
+fn outbox_of(snapshot: &Snapshot) -> Result<&crate::outbox::Outbox, Error> {
+    snapshot.settings.outbox.as_deref().ok_or_else(|| {
+        Error::config("this client has no outbox; set the outbox option to a file path first")
+    })
+}
+
+/// The snapshot in `cell`, renewed first when the process has forked since it was made.
+pub(crate) fn current(cell: &ArcSwap<Snapshot>) -> Arc<Snapshot> {
+    let pid = std::process::id();
+    loop {
+        let current = cell.load_full();
+        if current.pid == pid {
+            return current;
+        }
+        let renewed = Arc::new(current.renewed());
+        let previous = cell.compare_and_swap(&current, renewed.clone());
+        if Arc::ptr_eq(&previous, &current) {
+            return renewed;
+        }
+        // Another thread of this child renewed or reconfigured it first: use that.
+    }
+}
+
+/// Sends `outcome` with `snapshot` until `deadline`, and logs the result: for a call,
+/// or for the outbox's `entry`.
+pub(crate) fn send(
+    snapshot: &Snapshot,
+    outcome: &Outcome<'_>,
+    deadline: Instant,
+    entry: Option<i64>,
+) -> Result<(), Error> {
+    let started = Instant::now();
+    let settings = &snapshot.settings;
+    let level = settings.log_level;
+    let result = message::build_request(&settings.source, outcome).and_then(|body| {
+        let endpoint = settings.ready_endpoint()?;
+        if let Err(problem) = &snapshot.proxy {
+            return Err(Error::config(problem.as_str()));
+        }
+        snapshot.trust.check(snapshot.uses_tls(endpoint), level)?;
+        Call {
+            snapshot,
+            endpoint,
+            body: &body,
+            call_id: outcome.call_id,
+            redactor: snapshot.redactor(outcome.agent_comments),
+        }
+        .run(deadline)
+    });
+    let elapsed = started.elapsed().as_millis();
+    let what = match entry {
+        Some(id) => format!("outbox entry {id} (call {})", outcome.call_id),
+        None => format!("call {}", outcome.call_id),
+    };
+    match &result {
+        Ok(()) => log(level, Level::Debug, || {
+            format!("outcome recorded for {what} in {elapsed} ms")
+        }),
+        Err(e) => log(level, Level::Info, || {
+            format!(
+                "{} after {elapsed} ms: {}",
+                e.status().name(),
+                loggable(level, e)
+            )
+        }),
+    }
+    result
 }
 
 /// The HTTP agent for `settings`: no redirects, non-2xx statuses as answers (not

@@ -7,12 +7,14 @@
 //! info) are never echoed back.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 use ureq::http::Uri;
 
 use crate::error::Error;
 use crate::log::Level;
+use crate::outbox::{Mode, Outbox};
 use crate::text::{display_url, short};
 use crate::trust::{parse_tls_roots, read_ca_file};
 pub use crate::trust::{CaFile, TlsRoots};
@@ -40,11 +42,19 @@ pub enum Key {
     Proxy,
     /// `log_level`: how much is logged.
     LogLevel,
+    /// `outbox`: the outbox file's path (docs/design.md §9).
+    Outbox,
+    /// `outbox_mode`: `fallback` or `always`.
+    OutboxMode,
+    /// `outbox_retry_ms`: how often the background sender tries pending outcomes.
+    OutboxRetryMs,
+    /// `outbox_max_age_s`: when an undelivered outcome is given up.
+    OutboxMaxAgeS,
 }
 
 impl Key {
     /// Every key, in the documentation's order.
-    pub const ALL: [Key; 10] = [
+    pub const ALL: [Key; 14] = [
         Key::Endpoint,
         Key::Source,
         Key::TimeoutMs,
@@ -55,6 +65,10 @@ impl Key {
         Key::CaFile,
         Key::Proxy,
         Key::LogLevel,
+        Key::Outbox,
+        Key::OutboxMode,
+        Key::OutboxRetryMs,
+        Key::OutboxMaxAgeS,
     ];
 
     /// The key's name, as `lcm_configure` takes it.
@@ -70,6 +84,10 @@ impl Key {
             Key::CaFile => "ca_file",
             Key::Proxy => "proxy",
             Key::LogLevel => "log_level",
+            Key::Outbox => "outbox",
+            Key::OutboxMode => "outbox_mode",
+            Key::OutboxRetryMs => "outbox_retry_ms",
+            Key::OutboxMaxAgeS => "outbox_max_age_s",
         }
     }
 
@@ -106,6 +124,14 @@ impl Key {
 
 /// The default of `source`.
 pub const DEFAULT_SOURCE: &str = "lcm-outcome";
+/// The default of `outbox_retry_ms`.
+pub const DEFAULT_OUTBOX_RETRY: Duration = Duration::from_millis(30_000);
+/// The default of `outbox_max_age_s`: a week.
+pub const DEFAULT_OUTBOX_MAX_AGE: Duration = Duration::from_secs(604_800);
+/// Largest accepted `outbox_retry_ms`: a day.
+const MAX_OUTBOX_RETRY_MS: u64 = 86_400_000;
+/// Largest accepted `outbox_max_age_s`: a year.
+const MAX_OUTBOX_AGE_S: u64 = 31_536_000;
 /// The default of `timeout_ms`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(10_000);
 /// The default of `connect_timeout_ms`.
@@ -191,6 +217,14 @@ pub struct Settings {
     pub proxy: ProxySetting,
     /// `log_level`.
     pub log_level: Level,
+    /// `outbox`: the open outbox, shared by every snapshot of the client.
+    pub outbox: Option<Arc<Outbox>>,
+    /// `outbox_mode`.
+    pub outbox_mode: Mode,
+    /// `outbox_retry_ms`; zero: no background sender.
+    pub outbox_retry: Duration,
+    /// `outbox_max_age_s`.
+    pub outbox_max_age: Duration,
     /// Environment variables that held bad values, with what was wrong. While one
     /// is here, calls fail with `LCM_ERR_CONFIG`; setting its key clears it.
     env_errors: Vec<(Key, String)>,
@@ -209,6 +243,10 @@ impl Default for Settings {
             ca_file: None,
             proxy: ProxySetting::FromEnvironment,
             log_level: DEFAULT_LOG_LEVEL,
+            outbox: None,
+            outbox_mode: Mode::Fallback,
+            outbox_retry: DEFAULT_OUTBOX_RETRY,
+            outbox_max_age: DEFAULT_OUTBOX_MAX_AGE,
             env_errors: Vec::new(),
         }
     }
@@ -280,6 +318,16 @@ impl Settings {
                 Key::CaFile => self.ca_file = Some(read_ca_file(value)?),
                 Key::Proxy => self.proxy = parse_proxy(value)?,
                 Key::LogLevel => self.log_level = parse_log_level(value)?,
+                Key::Outbox => self.outbox = Some(Arc::new(Outbox::open(value)?)),
+                Key::OutboxMode => self.outbox_mode = parse_outbox_mode(value)?,
+                Key::OutboxRetryMs => {
+                    self.outbox_retry =
+                        Duration::from_millis(parse_number(key, value, 0, MAX_OUTBOX_RETRY_MS)?)
+                }
+                Key::OutboxMaxAgeS => {
+                    self.outbox_max_age =
+                        Duration::from_secs(parse_number(key, value, 1, MAX_OUTBOX_AGE_S)?)
+                }
             }
         }
         self.env_errors.retain(|(k, _)| *k != key);
@@ -299,6 +347,10 @@ impl Settings {
             Key::CaFile => self.ca_file = None,
             Key::Proxy => self.proxy = ProxySetting::FromEnvironment,
             Key::LogLevel => self.log_level = DEFAULT_LOG_LEVEL,
+            Key::Outbox => self.outbox = None,
+            Key::OutboxMode => self.outbox_mode = Mode::Fallback,
+            Key::OutboxRetryMs => self.outbox_retry = DEFAULT_OUTBOX_RETRY,
+            Key::OutboxMaxAgeS => self.outbox_max_age = DEFAULT_OUTBOX_MAX_AGE,
         }
     }
 
@@ -368,6 +420,15 @@ fn parse_source(value: &str) -> Result<String, Error> {
     crate::message::check_string_field("source", value, false)
         .map_err(|e| Error::config(e.message()))?;
     Ok(value.to_string())
+}
+
+fn parse_outbox_mode(value: &str) -> Result<Mode, Error> {
+    Mode::from_name(value).ok_or_else(|| {
+        Error::config(format!(
+            "outbox_mode '{}' is not a mode; use fallback or always",
+            short(value)
+        ))
+    })
 }
 
 fn parse_log_level(value: &str) -> Result<Level, Error> {

@@ -82,6 +82,8 @@ status_table! {
         "LCM answered `success: false` (e.g. WS_Error \"Invalid Call ID.\").";
     Internal = 8, "LCM_ERR_INTERNAL",
         "A bug inside the library (a caught panic); never caused by a server or the network.";
+    Queued = 9, "LCM_QUEUED",
+        "Not confirmed now, but stored durably in the outbox and delivered later; only with `outbox` set.";
 }
 
 impl Status {
@@ -104,6 +106,8 @@ pub struct Error {
     /// How much of `message` comes before a quote of the server's body. Logs below
     /// `trace` show only this part: a body may echo the request's agent comments.
     unquoted_len: usize,
+    /// The HTTP status LCM answered, for `LCM_ERR_HTTP_STATUS`.
+    http_status: Option<u16>,
 }
 
 impl Error {
@@ -133,7 +137,10 @@ impl Error {
     pub(crate) fn with_note(self, why: &str) -> Error {
         let (unquoted, quote) = self.message.split_at(self.unquoted_len);
         let unquoted = format!("{unquoted}; {}", sanitized(why));
-        Error::from_parts(self.status, unquoted, quote)
+        Error {
+            http_status: self.http_status,
+            ..Error::from_parts(self.status, unquoted, quote)
+        }
     }
 
     /// `unquoted` followed by `quote`, cut to [`MAX_MESSAGE_BYTES`], remembering
@@ -147,7 +154,14 @@ impl Error {
             status,
             message,
             unquoted_len,
+            http_status: None,
         }
+    }
+
+    /// The same error, remembering the HTTP status LCM answered.
+    pub(crate) fn with_http_status(mut self, code: u16) -> Error {
+        self.http_status = Some(code);
+        self
     }
 
     /// The same error with its text passed through `edit`, which must keep the text's
@@ -162,6 +176,7 @@ impl Error {
             status: self.status,
             message,
             unquoted_len,
+            http_status: self.http_status,
         }
     }
 
@@ -178,6 +193,11 @@ impl Error {
     /// The status the C caller receives.
     pub fn status(&self) -> Status {
         self.status
+    }
+
+    /// The HTTP status LCM answered, when the status is [`Status::HttpStatus`].
+    pub fn http_status(&self) -> Option<u16> {
+        self.http_status
     }
 
     /// The readable explanation, at most [`MAX_MESSAGE_BYTES`] bytes.

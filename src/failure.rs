@@ -294,7 +294,7 @@ fn http_status_error(answer: HttpAnswer, endpoint: &str) -> Error {
         Err(ureq::Error::BodyExceedsLimit(limit)) => format!("(over {limit} bytes)"),
         Err(e) => format!("(unreadable: {e})"),
     };
-    Error::with_body_quote(Status::HttpStatus, &text, &quote)
+    Error::with_body_quote(Status::HttpStatus, &text, &quote).with_http_status(answer.code)
 }
 
 /// The reason phrase of an HTTP status, `""` for an unknown one.

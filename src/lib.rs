@@ -40,6 +40,7 @@ mod failure;
 pub mod ffi;
 pub mod log;
 pub mod message;
+pub mod outbox;
 mod proxy;
 mod redact;
 mod resolve;
@@ -48,7 +49,7 @@ mod text;
 mod transport;
 mod trust;
 
-pub use client::Client;
+pub use client::{Client, Sent};
 pub use error::{Error, Status};
 pub use message::Outcome;
 

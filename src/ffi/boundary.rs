@@ -8,6 +8,7 @@ use std::ffi::c_char;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use super::{lcm_status, LCM_OK};
+use crate::client::Sent;
 use crate::error::{Error, Status};
 use crate::message::MAX_FIELD_BYTES;
 use crate::text::floor_char_boundary;
@@ -24,6 +25,35 @@ pub(crate) unsafe fn report(
 ) -> lcm_status {
     // SAFETY: forwarded from this function's contract.
     unsafe { report_value(err, err_len, || body().map(|()| LCM_OK), Status::code) }
+}
+
+/// [`report`] for setting an outcome: `LCM_OK` with `""`, or `LCM_QUEUED` with the
+/// message saying why and where it was queued.
+///
+/// # Safety
+/// `err` is NULL or points to at least `err_len` writable bytes.
+pub(crate) unsafe fn report_sent(
+    err: *mut c_char,
+    err_len: usize,
+    body: impl FnOnce() -> Result<Sent, Error>,
+) -> lcm_status {
+    let queued = std::cell::RefCell::new(None);
+    let sent = || {
+        body().map(|sent| match sent {
+            Sent::Confirmed => LCM_OK,
+            Sent::Queued { message, .. } => {
+                *queued.borrow_mut() = Some(message);
+                Status::Queued.code()
+            }
+        })
+    };
+    // SAFETY: the buffer contract is the caller's.
+    let status = unsafe { report_value(err, err_len, sent, Status::code) };
+    if let Some(message) = queued.into_inner() {
+        // SAFETY: as above; the success path wrote "", this replaces it.
+        unsafe { write_error_buffer(err, err_len, &message) };
+    }
+    status
 }
 
 /// [`report`] for an export that returns a value: `body`'s value on success, else

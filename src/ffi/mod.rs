@@ -9,14 +9,17 @@ mod boundary;
 mod client;
 mod info;
 mod log;
+mod outbox;
 mod outcome;
 
 pub use client::*;
 pub use info::*;
 pub use log::*;
+pub use outbox::*;
 pub use outcome::*;
 
-/// The result of every call: `LCM_OK` (0) or one of the `LCM_ERR_*` codes.
+/// The result of every call: `LCM_OK` (0), `LCM_QUEUED` (9) or one of the
+/// `LCM_ERR_*` codes.
 ///
 /// A plain `int32_t`, never an enum, so that a value added in a later version can
 /// cross the boundary safely. Values are never renumbered.
@@ -53,6 +56,11 @@ pub const LCM_ERR_REJECTED: lcm_status = 7;
 /// A bug in the library (a caught panic). The process stays alive; please report
 /// the message.
 pub const LCM_ERR_INTERNAL: lcm_status = 8;
+/// Not confirmed now, but stored durably in the outbox (option `outbox`) and
+/// delivered later: the library is responsible for the outcome from here on. The
+/// message says why it was queued and the entry's id. Returned only when `outbox`
+/// is set, and never for an outcome that is not on disk.
+pub const LCM_QUEUED: lcm_status = 9;
 
 /// A size for error buffers that never truncates a message of this library:
 /// messages are at most `LCM_ERROR_SIZE - 1` bytes plus the terminating NUL.
@@ -63,7 +71,7 @@ pub const LCM_ERROR_SIZE: usize = 512;
 // without its constant here fails the length check.
 const _: () = {
     use crate::error::Status;
-    let table: [(lcm_status, Status); 9] = [
+    let table: [(lcm_status, Status); 10] = [
         (LCM_OK, Status::Ok),
         (LCM_ERR_INVALID_ARGUMENT, Status::InvalidArgument),
         (LCM_ERR_CONFIG, Status::Config),
@@ -73,6 +81,7 @@ const _: () = {
         (LCM_ERR_BAD_RESPONSE, Status::BadResponse),
         (LCM_ERR_REJECTED, Status::Rejected),
         (LCM_ERR_INTERNAL, Status::Internal),
+        (LCM_QUEUED, Status::Queued),
     ];
     assert!(table.len() == Status::ALL.len());
     let mut i = 0;

@@ -2,7 +2,7 @@
 
 use std::ffi::c_char;
 
-use super::boundary::{report, str_arg};
+use super::boundary::{report_sent, str_arg};
 use super::client::{client_arg, default_client, lcm_client};
 use super::lcm_status;
 use crate::error::Error;
@@ -27,7 +27,9 @@ use crate::Outcome;
 ///   receives a NUL-terminated message on failure and `""` on success.
 ///
 /// Returns `LCM_OK` only when LCM answered `success: true` for this call id.
-/// Otherwise `LCM_ERR_INVALID_ARGUMENT` or `LCM_ERR_CONFIG` (nothing was sent),
+/// `LCM_QUEUED` when the client has an `outbox` and the outcome is stored in it for
+/// later delivery (then `err` says why and the entry's id). Otherwise
+/// `LCM_ERR_INVALID_ARGUMENT` or `LCM_ERR_CONFIG` (nothing was sent),
 /// `LCM_ERR_CONNECT` (not delivered; safe to retry), `LCM_ERR_TIMEOUT` (outcome
 /// unknown), `LCM_ERR_HTTP_STATUS`, `LCM_ERR_BAD_RESPONSE`, `LCM_ERR_REJECTED` or
 /// `LCM_ERR_INTERNAL`.
@@ -62,7 +64,7 @@ pub unsafe extern "C" fn lcm_set_outcome(
 ) -> lcm_status {
     // SAFETY: the pointer contracts are the caller's, as documented.
     unsafe {
-        report(err, err_len, || {
+        report_sent(err, err_len, || {
             let outcome = outcome_arg(
                 call_id,
                 account_number,
@@ -101,7 +103,7 @@ pub unsafe extern "C" fn lcm_client_set_outcome(
 ) -> lcm_status {
     // SAFETY: the pointer contracts are the caller's, as documented.
     unsafe {
-        report(err, err_len, || {
+        report_sent(err, err_len, || {
             let client = client_arg(c)?;
             let outcome = outcome_arg(
                 call_id,
