@@ -228,6 +228,9 @@ pub struct Settings {
     /// Environment variables that held bad values, with what was wrong. While one
     /// is here, calls fail with `LCM_ERR_CONFIG`; setting its key clears it.
     env_errors: Vec<(Key, String)>,
+    /// `LCM_*` variables that are no option (a typo?), logged once; calls are
+    /// unaffected.
+    env_warnings: Vec<String>,
 }
 
 impl Default for Settings {
@@ -248,6 +251,7 @@ impl Default for Settings {
             outbox_retry: DEFAULT_OUTBOX_RETRY,
             outbox_max_age: DEFAULT_OUTBOX_MAX_AGE,
             env_errors: Vec::new(),
+            env_warnings: Vec::new(),
         }
     }
 }
@@ -257,7 +261,10 @@ impl Settings {
     /// set. A bad variable is remembered, logged, and fails each call until its key
     /// is configured explicitly.
     pub fn from_env() -> Settings {
-        Settings::from_lookup(|var| std::env::var_os(var))
+        let mut settings = Settings::from_lookup(|var| std::env::var_os(var));
+        let names = std::env::vars_os().filter_map(|(name, _)| name.into_string().ok());
+        settings.env_warnings = crate::env_vars::unknown_variables(names);
+        settings
     }
 
     /// [`Settings::from_env`] over any source of variables.
@@ -276,8 +283,8 @@ impl Settings {
                 settings.env_errors.push((
                     key,
                     format!(
-                        "environment variable {var}: {}; fix or unset it, or set '{}' with \
-                         lcm_configure",
+                        "environment variable {var}: {}; fix or unset it, or configure the \
+                         '{}' option",
                         e.message(),
                         key.name()
                     ),
@@ -293,8 +300,9 @@ impl Settings {
     /// after its one-time creation has finished: a log callback that configures the
     /// default client would otherwise wait for the very creation it runs inside.
     pub(crate) fn log_env_errors(&self) {
-        for (_, problem) in &self.env_errors {
-            crate::log::log(self.log_level, Level::Error, || problem.clone());
+        let problems = self.env_errors.iter().map(|(_, problem)| problem);
+        for line in problems.chain(&self.env_warnings) {
+            crate::log::log(self.log_level, Level::Error, || line.clone());
         }
     }
 
@@ -361,8 +369,8 @@ impl Settings {
         }
         self.endpoint.as_ref().ok_or_else(|| {
             Error::config(
-                "endpoint is not set; configure it, e.g. lcm_configure(\"endpoint\", \
-                 \"https://lcm.example.com/api\", ...), or set LCM_ENDPOINT",
+                "endpoint is not set: configure the 'endpoint' option to LCM's URL, e.g. \
+                 https://lcm.example.com/api (the default client also reads LCM_ENDPOINT)",
             )
         })
     }
@@ -614,7 +622,7 @@ mod tests {
             .starts_with("environment variable LCM_TIMEOUT_MS: timeout_ms 'soon'"));
         assert!(err
             .message()
-            .ends_with("fix or unset it, or set 'timeout_ms' with lcm_configure"));
+            .ends_with("fix or unset it, or configure the 'timeout_ms' option"));
         s.set(Key::TimeoutMs, "2000").unwrap();
         assert_eq!(
             s.ready_endpoint().unwrap().display,

@@ -35,6 +35,7 @@
 mod call;
 pub mod client;
 pub mod config;
+mod env_vars;
 pub mod error;
 mod failure;
 pub mod ffi;
