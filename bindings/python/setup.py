@@ -18,6 +18,7 @@ import shutil
 import sys
 import tempfile
 
+import setuptools
 from setuptools import setup
 from setuptools_rust import Binding, RustExtension, Strip, build_rust
 
@@ -28,6 +29,12 @@ except ImportError:
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CRATE = os.path.join(HERE, "..", "..", "Cargo.toml")
+
+
+# setuptools 77 and later take the SPDX expression (PEP 639) and will drop the free
+# text field; older ones, the only ones for Python 3.8, know only the latter.
+SETUPTOOLS = tuple(int(part) for part in setuptools.__version__.split(".")[:2])
+LICENSE_FIELD = "license_expression" if SETUPTOOLS >= (77, 0) else "license"
 
 
 def library_file_name() -> str:
@@ -77,6 +84,7 @@ setup(
         )
     ],
     cmdclass={"build_rust": build_native_library, "bdist_wheel": bdist_wheel_any_python},
+    **{LICENSE_FIELD: "MIT OR Apache-2.0"},
     options={"build": {"build_base": BUILD}, "egg_info": {"egg_base": BUILD}},
     zip_safe=False,
 )
