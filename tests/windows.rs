@@ -264,7 +264,10 @@ impl Windows {
 }
 
 fn run_wine(command: &mut Command) -> Output {
+    let started = Instant::now();
     let mut output = run_to_end(command);
+    let args: Vec<_> = command.get_args().map(|a| a.to_string_lossy()).collect();
+    println!("wine: {} ({:?})", args.join(" "), started.elapsed());
     for stream in [&mut output.stdout, &mut output.stderr] {
         *stream = text(stream).replace("\r\n", "\n").into_bytes();
     }
@@ -436,6 +439,9 @@ fn a_hanging_server_times_out_within_the_deadline() {
         "the call took {ms} ms for a {deadline_ms} ms deadline"
     );
     assert_eq!(sim.request_count(), 1, "a timeout is not retried");
+    println!(
+        "LCM_ERR_TIMEOUT after {ms} ms, measured in the program, for a {deadline_ms} ms deadline"
+    );
 }
 
 #[test]
