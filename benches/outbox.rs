@@ -53,7 +53,11 @@ fn main() {
         .flush_outbox(Duration::from_secs(600))
         .expect("flush");
     let flush_s = started.elapsed().as_secs_f64();
-    assert_eq!((report.delivered, report.pending), (calls, 0), "every entry delivered");
+    assert_eq!(
+        (report.delivered, report.pending),
+        (calls, 0),
+        "every entry delivered"
+    );
     drop(queued);
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));

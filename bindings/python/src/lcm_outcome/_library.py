@@ -216,6 +216,7 @@ def find_and_load(path: Optional[_StrPath] = None) -> Library:
                 return library
         raise LibraryNotFoundError(attempts)
 
+    # The library pip built into the package, the one this code was installed with.
     name = library_file_name()
     beside = os.path.join(os.path.dirname(os.path.abspath(__file__)), name)
     if os.path.exists(beside):
@@ -225,8 +226,9 @@ def find_and_load(path: Optional[_StrPath] = None) -> Library:
     else:
         attempts.append((f"next to the package ({beside})", "no such file"))
 
-    # A bare name: the dynamic loader searches LD_LIBRARY_PATH (DYLD_*, PATH), its
-    # cache and the system directories.
+    # A bare name: the dynamic loader searches LD_LIBRARY_PATH (DYLD_*), its cache
+    # and the system directories; on Windows (Python 3.8 and later) the program's
+    # folder, System32 and os.add_dll_directory() folders, not PATH.
     library = _try_load("the system's library search path", name, attempts)
     if library is not None:
         return library
@@ -256,11 +258,16 @@ def load_library(path: Optional[_StrPath] = None) -> Library:
 
     1. ``path``, when given: the library file, or a directory holding it;
     2. otherwise the ``LCM_OUTCOME_LIB`` environment variable, the same way;
-    3. otherwise ``liblcm_outcome.so`` (``.dylib``, ``lcm_outcome.dll``) in the
-       package's own directory, then the system's search path (the dynamic
-       loader's, e.g. ``LD_LIBRARY_PATH``), then ``ctypes.util.find_library``.
+    3. otherwise the library bundled in the package: ``liblcm_outcome.so``
+       (``.dylib``, ``lcm_outcome.dll``) in its own directory, where
+       ``pip install`` and the wheel put it;
+    4. then the system's search path: the dynamic loader's (``LD_LIBRARY_PATH``
+       and its cache on Linux; on Windows the program's folder, System32 and the
+       folders given to ``os.add_dll_directory``), then
+       ``ctypes.util.find_library`` (which on Windows searches ``PATH``).
 
-    An explicit choice (1 or 2) that fails is an error: no other copy is tried.
+    An explicit choice (1 or 2) replaces the bundled library (with a debug build,
+    say), and when it fails that is an error: no other copy is tried.
 
     Raises:
         LibraryNotFoundError: nothing loaded; the message lists every place tried
