@@ -16,9 +16,11 @@ use lcm_sim::{Answer, AnswerVariant, RetryAfter};
 
 const SECRET: &str = "FAULT-SECRET-7f3a";
 const COMMENT: &str = "personal remark about the customer";
-/// The deadline of cases that must run out of time: short, to keep the suite fast,
-/// and long enough that timer slack stays well inside the 20% margin.
-const SHORT_DEADLINE_MS: u64 = 1_000;
+/// The deadline of cases that must run out of time: short, to keep the suite fast, and
+/// long enough that its 20% (600 ms) holds Linux's timer slack (up to about an eighth
+/// of the wait, `docs/design.md` §7.5; 256 ms at most at 3 s with a 250 Hz tick) and
+/// still leaves a few hundred milliseconds for the machine.
+const SHORT_DEADLINE_MS: u64 = 3_000;
 
 /// One row of the matrix.
 struct Case {
@@ -71,21 +73,18 @@ impl Case {
             agent_comments: Some(COMMENT.as_bytes().to_vec()),
             ..Call::sample()
         };
-        let started = Instant::now();
+        let timer = CallTimer::start();
         let result = client.send(&call);
-        let elapsed = started.elapsed();
+        let time = timer.stop();
         let logs = take_my_logs();
-        println!(
-            "[{log_level}] {} in {elapsed:?}: {}",
-            name(result.0),
-            result.1
-        );
+        println!("[{log_level}] {} in {time}: {}", name(result.0), result.1);
 
         assert_status(&result, self.expected, self.words);
+        // What the scheduler kept the call from a CPU is not the library's time.
         let limit = Duration::from_millis(self.timeout_ms * 6 / 5);
         assert!(
-            elapsed <= limit,
-            "returned after {elapsed:?}, over the deadline + 20% ({limit:?})"
+            time.own() <= limit,
+            "returned after {time}, over the deadline + 20% ({limit:?})"
         );
         assert!(!result.1.contains(SECRET), "auth in the error text");
         assert!(!result.1.contains(COMMENT), "comment in the error text");
@@ -149,7 +148,7 @@ fn runs_out_of_time(faults: Faults) {
     Case::new(
         faults,
         LCM_ERR_TIMEOUT,
-        &["within timeout_ms (1000)", "may or may not be recorded"],
+        &["within timeout_ms (3000)", "may or may not be recorded"],
     )
     .deadline(SHORT_DEADLINE_MS)
     .check();
@@ -416,14 +415,11 @@ fn idle_pooled_connection_closed_by_the_server() {
             LCM_OK,
             &[],
         );
-        let closed = Instant::now() + Duration::from_secs(10);
-        while sim.closed_connection_count() <= i {
-            assert!(
-                Instant::now() < closed,
-                "the sim never closed connection {i}"
-            );
-            std::thread::yield_now();
-        }
+        wait_until(
+            &format!("the sim closes connection {i}"),
+            Duration::from_secs(10),
+            || sim.closed_connection_count() > i,
+        );
     }
     assert_eq!(sim.accepted().len(), 5);
     assert_eq!(
