@@ -7,8 +7,8 @@
 mod common;
 
 use std::ffi::{c_char, c_void, CStr};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{mpsc, Condvar, Mutex, MutexGuard};
 use std::time::Duration;
 
 use common::*;
@@ -63,17 +63,34 @@ fn lines_arrive_with_their_level_and_without_prefix() {
     );
 }
 
-static ENTERED: AtomicBool = AtomicBool::new(false);
-static RELEASE: AtomicBool = AtomicBool::new(false);
-static FINISHED: AtomicBool = AtomicBool::new(false);
+/// Where the callback held "in flight" is; changes are announced on [`HOLD_CHANGED`].
+struct Hold {
+    entered: bool,
+    released: bool,
+    finished: bool,
+}
 
-/// Blocks its first call until `RELEASE`, to hold a callback "in flight".
+static HOLD: Mutex<Hold> = Mutex::new(Hold {
+    entered: false,
+    released: false,
+    finished: false,
+});
+static HOLD_CHANGED: Condvar = Condvar::new();
+
+fn hold() -> MutexGuard<'static, Hold> {
+    HOLD.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Blocks its first call until `released`, to hold a callback "in flight".
 unsafe extern "C" fn slow(_level: i32, _message: *const c_char, _user: *mut c_void) {
-    if !ENTERED.swap(true, Ordering::SeqCst) {
-        while !RELEASE.load(Ordering::SeqCst) {
-            std::thread::yield_now();
+    let mut state = hold();
+    if !state.entered {
+        state.entered = true;
+        HOLD_CHANGED.notify_all();
+        while !state.released {
+            state = HOLD_CHANGED.wait(state).unwrap_or_else(|e| e.into_inner());
         }
-        FINISHED.store(true, Ordering::SeqCst);
+        state.finished = true;
     }
 }
 
@@ -88,13 +105,15 @@ fn replacing_the_callback_waits_for_running_callbacks() {
             client.send(&Call::sample())
         }
     });
-    while !ENTERED.load(Ordering::SeqCst) {
-        std::thread::yield_now();
-    }
+    let (state, waited) = HOLD_CHANGED
+        .wait_timeout_while(hold(), Duration::from_secs(30), |s| !s.entered)
+        .unwrap_or_else(|e| e.into_inner());
+    assert!(!waited.timed_out(), "the call logged nothing within 30 s");
+    drop(state);
     let (returned, replaced) = mpsc::channel();
     let replacer = std::thread::spawn(move || {
         unsafe { lcm_set_log_callback(None, std::ptr::null_mut()) };
-        returned.send(FINISHED.load(Ordering::SeqCst)).unwrap();
+        returned.send(hold().finished).unwrap();
     });
     // If replacing did not wait, it would return within this time while the
     // callback is still held; a correct library makes this wait inconclusive but
@@ -103,7 +122,8 @@ fn replacing_the_callback_waits_for_running_callbacks() {
         replaced.recv_timeout(Duration::from_millis(200)).is_err(),
         "lcm_set_log_callback returned while the old callback was still running"
     );
-    RELEASE.store(true, Ordering::SeqCst);
+    hold().released = true;
+    HOLD_CHANGED.notify_all();
     assert!(
         replaced.recv().unwrap(),
         "the old callback had finished when the replacement returned"
@@ -144,7 +164,7 @@ fn a_callback_may_replace_itself() {
     );
 }
 
-static NESTED: std::sync::Mutex<Option<(lcm_status, String)>> = std::sync::Mutex::new(None);
+static NESTED: Mutex<Option<(lcm_status, String)>> = Mutex::new(None);
 
 /// Tries, once, to record an outcome with the client passed as `user` from inside
 /// the callback: the library must refuse it, for C callers as for the bindings.

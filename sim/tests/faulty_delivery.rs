@@ -58,21 +58,38 @@ impl Arrival {
         head_end(&self.bytes()).unwrap()
     }
 
-    /// How many reads brought bytes of `range` (byte offsets in the answer), and when the
-    /// last of them arrived.
-    fn reads_within(&self, range: std::ops::Range<usize>) -> (usize, Duration) {
+    /// Each read that brought bytes of `range` (byte offsets in the answer): when it
+    /// came, and how many of the range's bytes were in by then.
+    fn reads_within(&self, range: std::ops::Range<usize>) -> Vec<(Duration, usize)> {
         let mut offset = 0;
-        let mut reads = 0;
-        let mut last = Duration::ZERO;
+        let mut reads = Vec::new();
         for (piece, at) in &self.pieces {
             let piece_range = offset..offset + piece.len();
             if piece_range.start < range.end && range.start < piece_range.end {
-                reads += 1;
-                last = *at;
+                reads.push((*at, piece_range.end.min(range.end) - range.start));
             }
             offset = piece_range.end;
         }
-        (reads, last)
+        reads
+    }
+
+    /// Asserts that `range` came in more than one read, and never faster than one byte
+    /// per `pace`: its n-th byte no sooner than n-1 paces after the request was sent.
+    /// A reader that the machine keeps waiting gets several bytes per read, but never
+    /// a byte earlier than the pace allows, since the simulator's timers cannot fire
+    /// early; an answer written whole, or in bursts, breaks this.
+    #[track_caller]
+    fn assert_paced(&self, range: std::ops::Range<usize>, pace: Duration) {
+        let reads = self.reads_within(range.clone());
+        assert!(reads.len() >= 2, "{range:?} came in one read");
+        for &(at, bytes_in) in &reads {
+            assert!(
+                at >= pace * (bytes_in as u32 - 1),
+                "{bytes_in} bytes of {range:?} in after {at:?}, faster than one per \
+                 {pace:?} ({} reads in all)",
+                reads.len()
+            );
+        }
     }
 }
 
@@ -103,15 +120,7 @@ fn trickled_headers_arrive_byte_by_byte_then_a_valid_answer() {
     let sent = send_outcome(&mut conn, "t-1");
     let arrival = Arrival::read(conn.reader.get_mut(), sent);
     let head_len = arrival.head_len();
-    let (head_reads, head_done) = arrival.reads_within(0..head_len);
-    // Sent whole, the head would come in one read; a read that is up to 3 paces late
-    // still leaves a quarter as many reads as bytes.
-    assert!(
-        head_reads >= head_len / 4,
-        "{head_reads} reads for a {head_len}-byte head"
-    );
-    let pace = Duration::from_millis(PACE_MS);
-    assert!(head_done >= pace * (head_len as u32 - 1), "{head_done:?}");
+    arrival.assert_paced(0..head_len, Duration::from_millis(PACE_MS));
 
     let resp = parse_response(&arrival.bytes());
     assert_eq!(resp.json(), success_body("t-1"));
@@ -138,14 +147,7 @@ fn trickled_body_arrives_byte_by_byte_after_the_head() {
     let arrival = Arrival::read(conn.reader.get_mut(), sent);
     let head_len = arrival.head_len();
     let total = arrival.bytes().len();
-    let body_len = total - head_len;
-    let (body_reads, body_done) = arrival.reads_within(head_len..total);
-    assert!(
-        body_reads >= body_len / 4,
-        "{body_reads} reads for a {body_len}-byte body"
-    );
-    let pace = Duration::from_millis(PACE_MS);
-    assert!(body_done >= pace * (body_len as u32 - 1), "{body_done:?}");
+    arrival.assert_paced(head_len..total, Duration::from_millis(PACE_MS));
     assert_eq!(parse_response(&arrival.bytes()).json(), success_body("t-1"));
 }
 
@@ -250,12 +252,19 @@ fn close_idle_zero_closes_right_after_the_answer_without_announcing_it() {
 
 #[test]
 fn close_idle_waits_for_the_idle_time_and_a_request_in_time_restarts_it() {
-    const IDLE: Duration = Duration::from_millis(2_000);
+    // Long enough that however slowly a loaded machine turns the first answer into
+    // the second request, the second one is in time: as long as the read timeout.
+    const IDLE: Duration = READ_TIMEOUT;
     let sim = sim_with(Faults {
         close_idle_ms: Some(IDLE.as_millis() as u64),
         ..Faults::default()
     });
     let mut conn = Conn::open(&sim);
+    // The close comes IDLE after the second answer: a read waiting for it must not
+    // give up first.
+    conn.stream()
+        .set_read_timeout(Some(IDLE + READ_TIMEOUT))
+        .unwrap();
     assert_eq!(conn.post_outcome("i-1").status, 200);
     // Sent at once, well within the idle time: served on the same connection.
     let sent = send_outcome(&mut conn, "i-2");

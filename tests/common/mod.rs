@@ -12,6 +12,7 @@ pub mod process;
 pub mod python;
 pub mod quickstart;
 pub mod squid;
+pub mod timing;
 pub mod toolchain;
 
 use std::ffi::{c_char, CStr, CString};
@@ -33,6 +34,8 @@ pub use process::*;
 pub use python::*;
 #[allow(unused_imports)]
 pub use quickstart::*;
+#[allow(unused_imports)]
+pub use timing::*;
 #[allow(unused_imports)]
 pub use toolchain::*;
 
@@ -242,12 +245,50 @@ pub fn assert_status(result: &(lcm_status, String), expected: lcm_status, words:
     }
 }
 
-/// An endpoint where nothing listens: a port just bound and released.
+/// An endpoint that refuses connections: a loopback port that this process keeps
+/// bound, but never listens on, for as long as it runs. Linux answers a connection to
+/// such a socket with a reset, as to a closed port, and no other test's server can be
+/// given the port meanwhile (a port bound and released at once could be).
 pub fn refused_endpoint() -> String {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    drop(listener);
+    static PORT: std::sync::OnceLock<(std::os::fd::OwnedFd, u16)> = std::sync::OnceLock::new();
+    let (_, port) = PORT.get_or_init(bound_but_not_listening);
     format!("http://127.0.0.1:{port}/lcm")
+}
+
+/// A TCP socket bound to 127.0.0.1 and a free port, not listening; and the port.
+fn bound_but_not_listening() -> (std::os::fd::OwnedFd, u16) {
+    use std::os::fd::FromRawFd;
+    // SAFETY: plain socket calls on a descriptor this function owns, with an address
+    // structure of the size passed.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
+        assert!(fd >= 0, "socket: {}", std::io::Error::last_os_error());
+        let fd = std::os::fd::OwnedFd::from_raw_fd(fd);
+        let mut addr: libc::sockaddr_in = std::mem::zeroed();
+        addr.sin_family = libc::AF_INET as libc::sa_family_t;
+        addr.sin_addr.s_addr = u32::from(std::net::Ipv4Addr::LOCALHOST).to_be();
+        let mut len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&fd);
+        let bound = libc::bind(raw, std::ptr::from_ref(&addr).cast(), len);
+        assert_eq!(bound, 0, "bind: {}", std::io::Error::last_os_error());
+        let named = libc::getsockname(raw, std::ptr::from_mut(&mut addr).cast(), &mut len);
+        assert_eq!(named, 0, "getsockname: {}", std::io::Error::last_os_error());
+        (fd, u16::from_be(addr.sin_port))
+    }
+}
+
+/// Polls `done` every millisecond until it holds, for what the simulator counts but
+/// does not announce; panics naming `what` after `timeout`.
+#[track_caller]
+pub fn wait_until(what: &str, timeout: std::time::Duration, mut done: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + timeout;
+    while !done() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what}: not after {timeout:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 /// Where this test build's liblcm_outcome.so is: `target/<profile>/deps`, beside

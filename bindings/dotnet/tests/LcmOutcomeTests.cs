@@ -8,8 +8,6 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Linq;
-using System.Net;
-using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using System.Threading;
 
@@ -186,24 +184,20 @@ namespace LcmOutcome.Tests
 
         private static void ConnectRefused()
         {
-            // A port just bound and released: nothing listens there.
-            var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            listener.Stop();
-            using (var client = ClientFor("http://127.0.0.1:" + port + "/lcm"))
+            var endpoint = Loopback.RefusedEndpoint();
+            using (var client = ClientFor(endpoint))
             {
                 client.Configure("retries", "0");
                 ExpectFailure<LcmConnectException>(LcmStatus.Connect,
-                    () => SendSample(client, "dn-1"), "127.0.0.1:" + port);
+                    () => SendSample(client, "dn-1"), endpoint);
             }
         }
 
         private static void Timeout()
         {
-            // The sim answers 5 s late; the call gives up at 300 ms. (Killing the sim
-            // afterwards cuts its wait short.)
-            using (var sim = new SimProcess(new[] { "--latency-ms", "5000" }))
+            // The sim answers a minute late; the call gives up at 300 ms. (Killing the
+            // sim afterwards cuts its wait short.)
+            using (var sim = new SimProcess(new[] { "--latency-ms", "60000" }))
             using (var client = ClientFor(sim.Url))
             {
                 client.Configure("timeout_ms", "300");
@@ -324,14 +318,17 @@ namespace LcmOutcome.Tests
 
         private static void DisposeWhileCallsRun()
         {
-            // The sim records each outcome as soon as it arrives and answers 3 s later.
-            // Once every call's outcome is in the record, all of them are inside
+            // The sim records each outcome, then answers; the relay holds the answers
+            // until released. Once every call's answer is held, all of them are inside
             // lcm_client_set_outcome, waiting: Dispose then must not free the client
-            // under them; the last one to return frees it.
+            // under them; the last one to return frees it. The deadline only has to
+            // outlast the test.
             const int threads = 4;
-            using (var sim = new SimProcess(new[] { "--latency-ms", "3000" }))
+            using (var sim = new SimProcess())
+            using (var relay = new HeldAnswers(sim.Url))
             {
-                var client = ClientFor(sim.Url);
+                var client = ClientFor(relay.Url);
+                client.Configure("timeout_ms", "60000");
                 var failures = new ConcurrentQueue<Exception>();
                 int finished = 0;
                 var workers = Enumerable.Range(0, threads).Select(t => new Thread(() =>
@@ -348,16 +345,12 @@ namespace LcmOutcome.Tests
                 })).ToList();
                 workers.ForEach(w => w.Start());
 
-                var deadline = DateTime.UtcNow.AddSeconds(20);
-                while (sim.Recorded().Count < threads)
-                {
-                    Assert.True(DateTime.UtcNow < deadline, "calls did not reach the sim within 20 s");
-                    Thread.Sleep(10);
-                }
+                relay.WaitForHeld(threads, TimeSpan.FromSeconds(30));
                 client.Dispose();
                 int finishedAtDispose = Volatile.Read(ref finished);
                 bool releasedAtDispose = client.NativeClientReleased;
                 Assert.Throws<ObjectDisposedException>(() => SendSample(client, "dn-late"), "a call started after Dispose");
+                relay.Release();
                 workers.ForEach(w => w.Join());
 
                 Assert.Equal(0, finishedAtDispose, "calls finished before Dispose (the test needs them in flight)");

@@ -8,8 +8,6 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
-using System.Net;
-using System.Net.Sockets;
 
 namespace LcmOutcome.Tests
 {
@@ -25,15 +23,6 @@ namespace LcmOutcome.Tests
             public int Level;
             public string Text;
             public override string ToString() { return Level + ": " + Text; }
-        }
-
-        private static string RefusedEndpoint()
-        {
-            var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            int port = ((IPEndPoint)listener.LocalEndpoint).Port;
-            listener.Stop();
-            return "http://127.0.0.1:" + port + "/lcm";
         }
 
         private static LcmClient ClientFor(string endpoint)
@@ -60,7 +49,7 @@ namespace LcmOutcome.Tests
             Lcm.SetLogHandler((level, text) => lines.Enqueue(new Line { Level = level, Text = text }));
             try
             {
-                using (var client = ClientFor(RefusedEndpoint()))
+                using (var client = ClientFor(Loopback.RefusedEndpoint()))
                 {
                     client.Configure("retries", "1");
                     Assert.Throws<LcmConnectException>(() => Send(client, "dn-log-refused"), "refused call");
@@ -107,7 +96,7 @@ namespace LcmOutcome.Tests
                     Send(client, "dn-log-throws");
                     Assert.Equal(1, sim.Recorded().Count, "recorded outcomes");
                 }
-                using (var client = ClientFor(RefusedEndpoint()))
+                using (var client = ClientFor(Loopback.RefusedEndpoint()))
                 {
                     client.Configure("retries", "1");
                     Assert.Throws<LcmConnectException>(() => Send(client, "dn-log-throws-2"), "refused call");
@@ -180,7 +169,7 @@ namespace LcmOutcome.Tests
         {
             var self = Process.GetCurrentProcess().MainModule.FileName;
             var assembly = typeof(LogTests).Assembly.Location;
-            var start = new ProcessStartInfo(self, "--debug \"" + assembly + "\" " + ChildArgument + " " + RefusedEndpoint())
+            var start = new ProcessStartInfo(self, "--debug \"" + assembly + "\" " + ChildArgument + " " + Loopback.RefusedEndpoint())
             {
                 UseShellExecute = false,
                 RedirectStandardOutput = true,

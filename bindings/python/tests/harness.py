@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from typing import Any, Dict, List, Optional
 
@@ -128,11 +129,101 @@ class Simulator:
         self.stop()
 
 
+class HeldAnswers:
+    """A TCP relay in front of a simulator that passes requests on at once and holds
+    every answer until ``release()``.
+
+    The simulator records an outcome before it answers, so once an answer has reached
+    the relay the outcome is recorded and the call that sent it is waiting inside the
+    library, for as long as the test needs: no latency that a slow machine could
+    outrun. Use as a context manager; ``url`` is the endpoint to call.
+    """
+
+    def __init__(self, sim: Simulator) -> None:
+        host, port = sim.url.split("//")[1].split("/")[0].rsplit(":", 1)
+        self._upstream = (host, int(port))
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}/lcm"
+        self._released = threading.Event()
+        self._changed = threading.Condition()
+        self._held = 0
+        self._sockets: List[socket.socket] = [self._listener]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._listener.accept()
+                server = socket.create_connection(self._upstream)
+            except OSError:
+                return  # closed
+            with self._changed:
+                self._sockets += [client, server]
+            threading.Thread(target=self._pump, args=(client, server, False), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, True), daemon=True).start()
+
+    def _pump(self, source: socket.socket, sink: socket.socket, hold: bool) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    sink.shutdown(socket.SHUT_WR)
+                    return
+                if hold and not self._released.is_set():
+                    with self._changed:
+                        self._held += 1
+                        self._changed.notify_all()
+                    self._released.wait()
+                hold = False
+                sink.sendall(data)
+        except OSError:
+            pass  # a side closed: the other one sees it
+
+    def wait_for_held(self, count: int, deadline_s: float = 30.0) -> None:
+        """Blocks until ``count`` answers are held; fails after ``deadline_s``."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: self._held >= count, deadline_s):
+                raise AssertionError(
+                    f"timed out after {deadline_s} s waiting for {count} held answers "
+                    f"({self._held} held)"
+                )
+
+    def release(self) -> None:
+        """Lets every answer, held or still to come, through."""
+        self._released.set()
+
+    def close(self) -> None:
+        self.release()
+        with self._changed:
+            sockets, self._sockets = self._sockets, []
+        for s in sockets:
+            try:
+                s.shutdown(socket.SHUT_RDWR)  # wakes a thread blocked on it
+            except OSError:
+                pass
+            s.close()
+
+    def __enter__(self) -> "HeldAnswers":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+# Bound for the life of the process, never listening: see refused_endpoint().
+_refused: List[socket.socket] = []
+
+
 def refused_endpoint() -> str:
-    """An endpoint where nothing listens: a loopback port just bound and released."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+    """An endpoint that refuses connections: a loopback port that this process keeps
+    bound, but never listens on, for as long as it runs. Linux answers a connection
+    to such a socket with a reset, as to a closed port, and no other test's server can
+    be given the port meanwhile (a port bound and released at once could be)."""
+    if not _refused:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+        _refused.append(s)
+    port = _refused[0].getsockname()[1]
     return f"http://127.0.0.1:{port}/lcm"
 
 

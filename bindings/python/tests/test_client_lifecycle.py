@@ -9,7 +9,7 @@ import unittest
 from typing import Dict, List
 
 import lcm_outcome
-from harness import SAMPLE, Simulator, poll
+from harness import SAMPLE, HeldAnswers, Simulator, poll
 
 
 class CloseAndReuse(unittest.TestCase):
@@ -47,12 +47,12 @@ class CloseAndReuse(unittest.TestCase):
 
     def test_close_while_calls_are_in_flight(self) -> None:
         in_flight = 4
-        # The sim records each outcome on arrival, then holds the answer: while all
-        # records are there and no call has returned, every call is inside the C
-        # library at once. That also proves the binding holds neither the GIL nor a
-        # lock of its own during a call.
-        with Simulator("--latency-ms", "5000") as sim:
-            client = sim.client()
+        # The sim records each outcome, then answers; the relay holds the answers until
+        # released. While all are held and no call has returned, every call is inside
+        # the C library at once. That also proves the binding holds neither the GIL nor
+        # a lock of its own during a call. The deadline only has to outlast the test.
+        with Simulator() as sim, HeldAnswers(sim) as relay:
+            client = lcm_outcome.Client(endpoint=relay.url, proxy="none", timeout_ms=60_000)
             returned: Dict[int, object] = {}
 
             def call(i: int) -> None:
@@ -65,7 +65,7 @@ class CloseAndReuse(unittest.TestCase):
             threads = [threading.Thread(target=call, args=(i,)) for i in range(in_flight)]
             for t in threads:
                 t.start()
-            sim.wait_for_records(in_flight)
+            relay.wait_for_held(in_flight)
             self.assertEqual(returned, {}, "a call returned before all had reached the server")
 
             client.close()
@@ -74,6 +74,7 @@ class CloseAndReuse(unittest.TestCase):
             with self.assertRaises(lcm_outcome.ClientClosedError):
                 client.set_outcome(**SAMPLE)
 
+            relay.release()
             for t in threads:
                 t.join(timeout=30)
                 self.assertFalse(t.is_alive())
