@@ -125,7 +125,10 @@ fn block(path: &str, info: &[&str]) -> String {
 fn expected_stdout(commands: &str) -> String {
     commands
         .lines()
-        .filter_map(|l| l.split_once("# prints: ").map(|(_, text)| format!("{text}\n")))
+        .filter_map(|l| {
+            l.split_once("# prints: ")
+                .map(|(_, text)| format!("{text}\n"))
+        })
         .collect()
 }
 
@@ -159,7 +162,11 @@ fn every_quickstart_block_is_run() {
             "{path}: the {lang:?} commands do not use {}",
             lang.file_name()
         );
-        assert_ne!(expected_stdout(&commands), "", "{path}: {lang:?} shows no output");
+        assert_ne!(
+            expected_stdout(&commands),
+            "",
+            "{path}: {lang:?} shows no output"
+        );
     }
 }
 
@@ -273,17 +280,26 @@ fn run_quickstart(path: &str, lang: Lang) {
     compile_strictly(lang, &source, dir.path());
 
     let mut bash = clean_command(Path::new("bash"));
-    bash.args(["-euo", "pipefail", "-c", &commands.replace(README_ADDR, &here)])
-        .envs(setup_exports(path))
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env_remove("PYTHONPATH")
-        .env_remove("PYTHONHOME")
-        .env_remove("LD_LIBRARY_PATH")
-        .current_dir(dir.path());
+    bash.args([
+        "-euo",
+        "pipefail",
+        "-c",
+        &commands.replace(README_ADDR, &here),
+    ])
+    .envs(setup_exports(path))
+    .env("PYTHONDONTWRITEBYTECODE", "1")
+    .env_remove("PYTHONPATH")
+    .env_remove("PYTHONHOME")
+    .env_remove("LD_LIBRARY_PATH")
+    .current_dir(dir.path());
     let output = run_to_end(&mut bash);
     let stdout = assert_success(&output, &format!("{path}'s {lang:?} quickstart"));
     assert_eq!(stdout, expected_stdout(&commands), "{path}: {lang:?}");
-    assert_eq!(String::from_utf8_lossy(&output.stderr), "", "{path}: {lang:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "",
+        "{path}: {lang:?}"
+    );
 
     let record = std::fs::read_to_string(dir.path().join("outcomes.jsonl"))
         .expect("lcm-sim wrote its record file");
