@@ -1,5 +1,9 @@
 //! How does the command line get a configured [`Client`]? From the `LCM_*` variables,
-//! then the flags over them, each refusal naming the flag it came from.
+//! then the flags over them, each refusal naming the variable or flag it came from.
+//!
+//! The variables are applied one by one, as `Client::from_env` reads them, but a bad
+//! one is refused at once, before anything is sent: `Client::from_env` would only
+//! remember it and fail each delivery, and a flush would spend its whole time on them.
 //!
 //! The command line never runs the outbox's background sender (`outbox_retry_ms` 0): a
 //! process that exits right after its one outcome would only wait for it. The backlog is
@@ -7,14 +11,18 @@
 
 use std::path::Path;
 
+use lcm_outcome::config::Key;
 use lcm_outcome::{Client, Error, Status};
 
 use crate::args::{value_name, Connection};
 
-/// A client from the environment with `flags` over it. `outbox`, when given, is set
-/// last, so that its backlog starts no sender.
+/// A client from the environment with `flags` over it. `outbox` (its flag's name and
+/// the file), when given, is set last.
 pub fn client(flags: &Connection, outbox: Option<(&str, &Path)>) -> Result<Client, Error> {
-    let client = Client::from_env();
+    let client = Client::new();
+    // First, so that an outbox with a backlog (from LCM_OUTBOX too) starts no sender.
+    client.configure("outbox_retry_ms", "0")?;
+    apply_environment(&client)?;
     set(
         &client,
         "--timeout-ms",
@@ -44,11 +52,35 @@ pub fn client(flags: &Connection, outbox: Option<(&str, &Path)>) -> Result<Clien
     if let Some(file) = &flags.auth_file {
         set(&client, "--auth-file", "auth", Some(read_auth(file)?))?;
     }
-    client.configure("outbox_retry_ms", "0")?;
     if let Some((flag, file)) = outbox {
         set(&client, flag, "outbox", Some(path_text(file)))?;
     }
     Ok(client)
+}
+
+/// Whether LCM's endpoint is known, from `flags` or `LCM_ENDPOINT`.
+pub fn has_endpoint(flags: &Connection) -> bool {
+    flags.endpoint.is_some()
+        || std::env::var_os(Key::Endpoint.env_var()).is_some_and(|v| !v.is_empty())
+}
+
+/// Sets every option whose `LCM_<KEY>` variable is set (but `outbox_retry_ms`, which
+/// the command line keeps at 0), naming the variable when its value is refused.
+fn apply_environment(client: &Client) -> Result<(), Error> {
+    for key in Key::ALL {
+        let var = key.env_var();
+        let Some(raw) = std::env::var_os(&var) else {
+            continue;
+        };
+        if key == Key::OutboxRetryMs {
+            continue;
+        }
+        let value = raw
+            .into_string()
+            .map_err(|_| Error::new(Status::Config, format!("{var} is not valid UTF-8")))?;
+        set(client, &var, key.name(), Some(value))?;
+    }
+    Ok(())
 }
 
 /// Sets `key` to `value` when the flag was given; a refusal names `flag`.

@@ -15,7 +15,7 @@ use lcm_outcome::outbox::FlushReport;
 use lcm_outcome::{Client, Error, Status};
 
 use crate::args::FlushArgs;
-use crate::connect::client;
+use crate::connect::{client, has_endpoint};
 use crate::exit::{Exit, Failure};
 use crate::outbox::open;
 use crate::show::line;
@@ -26,6 +26,13 @@ const REDRAW: Duration = Duration::from_millis(100);
 pub fn run(args: &FlushArgs) -> Exit {
     // Checks that the file exists (the client would create it) and is an outbox.
     let before = open(&args.file)?.counts()?;
+    if !has_endpoint(&args.connection) {
+        // Every delivery would fail alike until the flush ran out of time.
+        return Err(Failure::Status(Error::new(
+            Status::Config,
+            "outbox flush needs LCM's endpoint: give --endpoint URL or set LCM_ENDPOINT",
+        )));
+    }
     let client = client(&args.connection, Some(("FILE", &args.file.file)))?;
     let timeout = Duration::from_millis(args.flush_timeout_ms);
     let report = if std::io::stdout().is_terminal() {
