@@ -165,9 +165,10 @@ pub struct FlushArgs {
     pub file: OutboxFile,
     #[command(flatten)]
     pub connection: Connection,
-    /// How long the whole flush may take; entries still pending then stay for the
-    /// next flush
-    #[arg(long, value_name = "MS", default_value_t = 60_000)]
+    /// How long the whole flush may take, at most a day; entries still pending then
+    /// stay for the next flush
+    #[arg(long, value_name = "MS", default_value_t = 60_000,
+          value_parser = clap::value_parser!(u64).range(0..=86_400_000))]
     pub flush_timeout_ms: u64,
 }
 

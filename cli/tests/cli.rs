@@ -352,6 +352,68 @@ fn bad_flags_exit_64_naming_the_flag() {
 }
 
 #[test]
+fn a_refused_field_is_invalid_argument_1_naming_its_flag() {
+    let sim = sim();
+    let url = sim.url();
+    for (args, flag) in [
+        (
+            vec![
+                "send",
+                "--call-id",
+                "",
+                "--account",
+                "A",
+                "--outcome",
+                "1",
+                "--user",
+                "u",
+            ],
+            "--call-id",
+        ),
+        (
+            vec![
+                "send",
+                "--call-id",
+                "1",
+                "--account",
+                "A",
+                "--outcome",
+                "1",
+                "--user",
+                "",
+            ],
+            "--user",
+        ),
+        (
+            vec![
+                "send",
+                "--call-id",
+                "1",
+                "--account",
+                "A",
+                "--outcome",
+                "1",
+                "--user",
+                "u",
+                "--lead-score",
+                "inf",
+            ],
+            "--lead-score",
+        ),
+    ] {
+        let run = exec(&[&args[..], &["--endpoint", &url]].concat());
+        run.expect(1);
+        assert!(
+            run.stderr
+                .contains(&format!("LCM_ERR_INVALID_ARGUMENT: {flag}: ")),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(sim.request_count(), 0);
+}
+
+#[test]
 fn bad_configuration_is_config_2_naming_where_it_came_from() {
     let sim = sim();
     let cases: &[(&[&str], &str)] = &[
