@@ -54,8 +54,9 @@ namespace LcmOutcome.Tests
             client.Configure("endpoint", endpoint);
             client.Configure("proxy", "none");
             client.Configure("retries", "0");
-            client.Configure("outbox", outbox);
+            // Before the file: one with a backlog starts the sender at once.
             client.Configure("outbox_retry_ms", "0");
+            client.Configure("outbox", outbox);
             return client;
         }
 
@@ -155,8 +156,8 @@ namespace LcmOutcome.Tests
                 Lcm.Configure("endpoint", RefusedEndpoint());
                 Lcm.Configure("proxy", "none");
                 Lcm.Configure("retries", "0");
-                Lcm.Configure("outbox", dir.Outbox);
                 Lcm.Configure("outbox_retry_ms", "0");
+                Lcm.Configure("outbox", dir.Outbox);
                 try
                 {
                     var result = Lcm.SetOutcome("dn-q-default", Account, "1", 0, "testagent", "", 0);

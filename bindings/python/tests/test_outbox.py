@@ -85,6 +85,19 @@ class QueuedWhileDown(OutboxDir):
             self.assertEqual(client.flush(timeout_ms=5000), (1, 0, 0))
             self.assertEqual([r["callid"] for r in sim.records()], [SAMPLE["call_id"]])
 
+    def test_a_backlog_is_left_to_flush_when_the_sender_is_off(self) -> None:
+        with self.down_client() as client:
+            self.assertTrue(client.set_outcome(**SAMPLE).queued)
+        # The constructor sets outbox_retry_ms before opening the file: a file with a
+        # backlog would otherwise start a sender at once, which would have delivered
+        # the entry (or still hold it) by the time this client's flush runs. (The call
+        # in between, which LCM confirms and which wakes such a sender, gives it time;
+        # still, the wrong order fails this test often, not every time.)
+        with Simulator() as sim, sim.client(outbox=self.outbox, outbox_retry_ms=0) as client:
+            self.assertFalse(client.set_outcome(**{**SAMPLE, "call_id": "other"}).queued)
+            self.assertEqual(client.flush(timeout_ms=5000), (1, 0, 0))
+            self.assertEqual(sorted(r["callid"] for r in sim.records()), ["12345", "other"])
+
     def test_rejected_is_raised_and_not_stored(self) -> None:
         with Simulator(known_calls=["other"]) as sim, sim.client(outbox=self.outbox) as client:
             with self.assertRaises(lcm_outcome.RejectedError):

@@ -16,9 +16,11 @@ independent client with its own options and connections.
 Every failure raises a subclass of :class:`LcmError`, one per C status code.
 ``set_outcome`` returns :class:`Delivered`, or, with the ``outbox`` option, a
 :class:`Queued` outcome that the library stored and delivers later (the
-background sender, or :func:`flush`). The library is found as :func:`load_library` describes (``LCM_OUTCOME_LIB`` names it).
-Its log lines go to stderr unless :func:`set_log_handler` or :func:`log_to` sends
-them elsewhere.
+background sender, or :func:`flush`).
+
+The library is found as :func:`load_library` describes (``LCM_OUTCOME_LIB`` names
+it). Its log lines go to stderr unless :func:`set_log_handler` or :func:`log_to`
+sends them elsewhere.
 """
 
 from __future__ import annotations

@@ -185,10 +185,12 @@ class Client:
             "ca_file": ca_file,
             "proxy": proxy,
             "log_level": log_level,
-            "outbox": outbox,
+            # The outbox's settings before the file: opening a file that holds a
+            # backlog starts the background sender with the settings in force then.
             "outbox_mode": outbox_mode,
             "outbox_retry_ms": outbox_retry_ms,
             "outbox_max_age_s": outbox_max_age_s,
+            "outbox": outbox,
         }
         try:
             for key, value in options.items():
