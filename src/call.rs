@@ -227,6 +227,7 @@ impl Call<'_> {
             proxy: self.snapshot.proxy_name(),
             timeout: settings.timeout,
             connect_timeout: settings.connect_timeout,
+            call_id: self.call_id,
         }
     }
 }

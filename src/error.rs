@@ -143,6 +143,20 @@ impl Error {
         }
     }
 
+    /// The same error naming the call it belongs to, ` (call ID)` at the end of the
+    /// part logs show (the id cut short, on one line), before any body quote.
+    pub(crate) fn for_call(self, call_id: &str) -> Error {
+        let (unquoted, quote) = self.message.split_at(self.unquoted_len);
+        let unquoted = format!(
+            "{unquoted} (call {})",
+            sanitized(&crate::text::short(call_id))
+        );
+        Error {
+            http_status: self.http_status,
+            ..Error::from_parts(self.status, unquoted, quote)
+        }
+    }
+
     /// `unquoted` followed by `quote`, cut to [`MAX_MESSAGE_BYTES`], remembering
     /// where the quote starts.
     fn from_parts(status: Status, unquoted: String, quote: &str) -> Error {

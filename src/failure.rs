@@ -95,6 +95,8 @@ pub(crate) struct Target<'a> {
     pub(crate) proxy: Option<String>,
     pub(crate) timeout: Duration,
     pub(crate) connect_timeout: Duration,
+    /// The call's id, named in every text of a failed exchange.
+    pub(crate) call_id: &'a str,
 }
 
 const NOT_SENT: &str = "the outcome was not sent";
@@ -179,6 +181,17 @@ impl Failure {
 
     /// The caller's error, worded for `target`.
     pub(crate) fn into_error(self, target: &Target<'_>) -> Error {
+        let error = self.text_error(target);
+        match error.status() {
+            Status::Connect | Status::Timeout | Status::HttpStatus | Status::BadResponse => {
+                error.for_call(target.call_id)
+            }
+            _ => error,
+        }
+    }
+
+    /// The error, without the call it belongs to.
+    fn text_error(self, target: &Target<'_>) -> Error {
         let status = self.status();
         match self {
             Failure::HttpStatus(answer) => http_status_error(*answer, target.endpoint),
@@ -218,9 +231,10 @@ impl Failure {
                 target.proxy.as_deref().unwrap_or("(unknown)"),
                 reason(*code)
             ),
-            Failure::Tls(e) => {
-                format!("TLS with {via} failed (certificate verification or handshake): {e}")
-            }
+            Failure::Tls(e) => format!(
+                "TLS with {via} failed (certificate verification or handshake): {e}{}",
+                tls_hint(e)
+            ),
             Failure::Connect(e) => format!("cannot connect to {via}: {e}"),
             _ => format!("cannot reach {via}"),
         }
@@ -246,7 +260,13 @@ impl Failure {
                 format!("LCM's answer from {endpoint} is larger than {limit} bytes; {UNKNOWN}")
             }
             Failure::NotHttp(e) => {
-                format!("LCM's answer from {endpoint} is not valid HTTP ({e}); {UNKNOWN}")
+                let hint = if endpoint.starts_with("http://") {
+                    " (a TLS server answers a plain request like this: if it speaks TLS, the \
+                     endpoint must be https://)"
+                } else {
+                    ""
+                };
+                format!("LCM's answer from {endpoint} is not valid HTTP ({e}){hint}; {UNKNOWN}")
             }
             Failure::HeadersTooLarge { size, limit } => format!(
                 "LCM's answer headers from {endpoint} exceed {limit} bytes ({size}); {UNKNOWN}"
@@ -297,6 +317,24 @@ fn http_status_error(answer: HttpAnswer, endpoint: &str) -> Error {
     Error::with_body_quote(Status::HttpStatus, &text, &quote).with_http_status(answer.code)
 }
 
+/// What a newcomer should check after a TLS failure: rustls's words are exact, but
+/// say nothing of `ca_file`, `tls_roots` or a server that speaks plain HTTP.
+fn tls_hint(error: &str) -> &'static str {
+    if error.contains("InvalidContentType") || error.contains("corrupt message") {
+        " (the server answered in plain HTTP, not TLS: if it has no TLS, the endpoint must be \
+         http://)"
+    } else if error.contains("UnknownIssuer") {
+        " (the server's certificate is signed by a CA this client does not trust: put that \
+         CA's certificate in ca_file, or check tls_roots)"
+    } else if error.contains("NotValidForName") {
+        " (the certificate is not for this host name: use the name it was issued for)"
+    } else if error.contains("Expired") {
+        " (the server's certificate has expired)"
+    } else {
+        ""
+    }
+}
+
 /// The reason phrase of an HTTP status, `""` for an unknown one.
 fn reason(code: u16) -> &'static str {
     ureq::http::StatusCode::from_u16(code)
@@ -338,6 +376,7 @@ mod tests {
             proxy: None,
             timeout: Duration::from_millis(10_000),
             connect_timeout: Duration::from_millis(3_000),
+            call_id: "12345",
         }
     }
 

@@ -30,6 +30,12 @@ fn c_example_reports_failure_with_status_name_and_text() {
 }
 
 #[test]
+fn c_example_reports_a_queued_outcome() {
+    let example = example("queued");
+    check_example_reports_a_queued_outcome(|| example.command());
+}
+
+#[test]
 fn after_fork_parent_and_child_never_share_a_connection() {
     let sim = sim();
     let program = NativeProgram::build("tests/c/fork_safety.c", "fork_safety");

@@ -56,4 +56,5 @@ fn dotnet_quickstart_records_an_outcome_and_reports_failures() {
     );
     check_example_records_the_sample(|| mono(&exe));
     check_example_reports_a_refused_connection(|| mono(&exe));
+    check_example_reports_a_queued_outcome(|| mono(&exe));
 }

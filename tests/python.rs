@@ -87,6 +87,7 @@ fn python_quickstart_example_records_an_outcome() {
     };
     check_example_records_the_sample(example_command);
     check_example_reports_a_refused_connection(example_command);
+    check_example_reports_a_queued_outcome(example_command);
 }
 
 /// Whether the build backend, setuptools-rust (with setuptools' or wheel's

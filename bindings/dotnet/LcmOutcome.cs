@@ -12,14 +12,18 @@
 using System;
 using System.Runtime.InteropServices;
 using System.Text;
+using System.Text.RegularExpressions;
 using System.Threading;
 
 namespace LcmOutcome
 {
     /// <summary>
-    /// The status of a call, with the values of the C header's <c>LCM_OK</c> and
-    /// <c>LCM_ERR_*</c> macros. Values are never renumbered; a later library version may
-    /// add some, which still fit in this type (see <see cref="Lcm.StatusName"/>).
+    /// The status of a call, with the values of the C header's <c>LCM_OK</c>,
+    /// <c>LCM_ERR_*</c> and <c>LCM_QUEUED</c> macros. Values are never renumbered; a later
+    /// library version may add some, which still fit in this type (see
+    /// <see cref="Lcm.StatusName"/>). <see cref="Ok"/> and <see cref="Queued"/> are
+    /// results (<see cref="LcmResult"/>); every other status is thrown as an
+    /// <see cref="LcmException"/>.
     /// </summary>
     public enum LcmStatus
     {
@@ -76,6 +80,121 @@ namespace LcmOutcome
         /// stays alive; please report the message.
         /// </summary>
         Internal = 8,
+
+        /// <summary>
+        /// <c>LCM_QUEUED</c>: not confirmed now, but stored durably in the outbox (option
+        /// <c>outbox</c>) and delivered later, by the background sender or
+        /// <see cref="Lcm.Flush"/>. Not a failure: the library is responsible for the
+        /// outcome from here on. Only with <c>outbox</c> set.
+        /// </summary>
+        Queued = 9,
+    }
+
+    /// <summary>
+    /// What <c>SetOutcome</c> did with an outcome it did not throw for: LCM confirmed it
+    /// (<see cref="LcmStatus.Ok"/>), or it is stored in the outbox for later delivery
+    /// (<see cref="LcmStatus.Queued"/>, only with the <c>outbox</c> option).
+    /// </summary>
+    public sealed class LcmResult
+    {
+        // The library's LCM_QUEUED message: "queued in the outbox '<path>' as entry N, to
+        // be delivered later; <why>". The path and the why may hold any text, so the id
+        // is read where the wording puts it; the looser form serves a reworded message.
+        private static readonly Regex Entry = new Regex(@"' as entry ([0-9]+), to be delivered later");
+        private static readonly Regex AnyEntry = new Regex(@"\bentry ([0-9]+)\b");
+
+        internal static readonly LcmResult Delivered = new LcmResult(LcmStatus.Ok, null, "");
+
+        private LcmResult(LcmStatus status, long? entryId, string message)
+        {
+            Status = status;
+            EntryId = entryId;
+            Message = message;
+        }
+
+        internal static LcmResult QueuedWith(string message)
+        {
+            var found = Entry.Match(message);
+            if (!found.Success) found = AnyEntry.Match(message);
+            long id;
+            long? entryId = found.Success && long.TryParse(found.Groups[1].Value, out id) ? id : (long?)null;
+            return new LcmResult(LcmStatus.Queued, entryId, message);
+        }
+
+        /// <summary><see cref="LcmStatus.Ok"/> or <see cref="LcmStatus.Queued"/>.</summary>
+        public LcmStatus Status { get; private set; }
+
+        /// <summary>Whether the outcome waits in the outbox rather than being confirmed.</summary>
+        public bool Queued
+        {
+            get { return Status == LcmStatus.Queued; }
+        }
+
+        /// <summary>The outbox entry's id when queued (null if a message ever lacks it).</summary>
+        public long? EntryId { get; private set; }
+
+        /// <summary>
+        /// When queued, the library's message: where the outcome is stored and why (the
+        /// delivery error); <c>""</c> when delivered.
+        /// </summary>
+        public string Message { get; private set; }
+
+        /// <summary><c>"LCM_OK"</c>, or <c>"LCM_QUEUED: "</c> and the message.</summary>
+        public override string ToString()
+        {
+            return Queued ? "LCM_QUEUED: " + Message : "LCM_OK";
+        }
+    }
+
+    /// <summary>The outbox after a <c>Flush</c>.</summary>
+    public sealed class LcmFlushResult
+    {
+        internal LcmFlushResult(long delivered, long pending, long dead)
+        {
+            Delivered = delivered;
+            Pending = pending;
+            Dead = dead;
+        }
+
+        /// <summary>Entries LCM confirmed during this flush.</summary>
+        public long Delivered { get; private set; }
+
+        /// <summary>
+        /// Entries still waiting afterwards (those another thread or process is sending
+        /// included); 0 when <c>Flush</c> returns.
+        /// </summary>
+        public long Pending { get; private set; }
+
+        /// <summary>Dead letters (rejected by LCM, or older than <c>outbox_max_age_s</c>) afterwards.</summary>
+        public long Dead { get; private set; }
+
+        /// <summary><c>"delivered D, pending P, dead X"</c>.</summary>
+        public override string ToString()
+        {
+            return "delivered " + Delivered + ", pending " + Pending + ", dead " + Dead;
+        }
+    }
+
+    /// <summary>What the outbox holds (<c>OutboxCount</c>).</summary>
+    public sealed class LcmOutboxCount
+    {
+        internal LcmOutboxCount(long pending, long dead)
+        {
+            Pending = pending;
+            Dead = dead;
+        }
+
+        /// <summary>Entries waiting for delivery (those being sent included).</summary>
+        public long Pending { get; private set; }
+
+        /// <summary>Dead letters (rejected by LCM, or older than <c>outbox_max_age_s</c>).</summary>
+        public long Dead { get; private set; }
+
+        /// <summary><c>"pending P, dead X"</c>.</summary>
+        public override string ToString()
+        {
+            return "pending " + Pending + ", dead " + Dead;
+        }
     }
 
     /// <summary>
@@ -92,6 +211,12 @@ namespace LcmOutcome
 
         /// <summary>The library's own message, without the status name.</summary>
         public string Detail { get; private set; }
+
+        /// <summary>
+        /// Thrown by <c>Flush</c> after deliveries were tried: the outbox's counts (what
+        /// was delivered, what is still pending); null otherwise.
+        /// </summary>
+        public LcmFlushResult FlushResult { get; internal set; }
 
         /// <summary>
         /// An exception for <paramref name="status"/> with the library's message
@@ -266,6 +391,10 @@ namespace LcmOutcome
         /// <item><c>ca_file</c>: PEM file of CA certificates trusted in addition to <c>tls_roots</c>, each a CA certificate (an expired one is left out); default none.</item>
         /// <item><c>proxy</c>: <c>http://host:port</c> or <c>https://host:port</c>; <c>"none"</c> connects directly; default from <c>ALL_PROXY</c>/<c>HTTPS_PROXY</c>/<c>HTTP_PROXY</c> minus <c>NO_PROXY</c>.</item>
         /// <item><c>log_level</c>: <c>off</c>, <c>error</c>, <c>warn</c>, <c>info</c>, <c>debug</c>, <c>trace</c>, to stderr or <see cref="SetLogHandler"/>'s handler; default <c>warn</c>.</item>
+        /// <item><c>outbox</c>: path of an SQLite file (created when missing, in a directory that exists) where outcomes LCM did not confirm for a reason that may pass wait for later delivery; <c>SetOutcome</c> then returns a queued <see cref="LcmResult"/> instead of throwing; default none (nothing is stored).</item>
+        /// <item><c>outbox_mode</c>: <c>fallback</c> (send now, queue only when that fails for a reason that may pass) or <c>always</c> (store and return queued at once; a background sender delivers); default <c>fallback</c>.</item>
+        /// <item><c>outbox_retry_ms</c>: how often the background sender tries pending outcomes; <c>0</c>: no sender, only <see cref="Flush"/> delivers; default <c>30000</c>.</item>
+        /// <item><c>outbox_max_age_s</c>: after this an undelivered outcome is given up, moved to the dead letters and logged at <c>error</c>; default <c>604800</c> (a week).</item>
         /// </list>
         /// Safe from any thread, also while other threads send: a call already running
         /// keeps the settings it started with.
@@ -283,9 +412,12 @@ namespace LcmOutcome
         /// <summary>
         /// Records the telephony outcome of call <paramref name="callId"/> in LCM with the
         /// default client, synchronously: sends LCM's <c>SetCallOutcomeWithComments</c>
-        /// request to the configured <c>endpoint</c> and returns only when LCM answered
-        /// <c>success: true</c> for that call id; otherwise throws the
-        /// <see cref="LcmException"/> subclass of the failure.
+        /// request to the configured <c>endpoint</c>. Returns a delivered
+        /// <see cref="LcmResult"/> when LCM answered <c>success: true</c> for that call id,
+        /// a queued one (<see cref="LcmResult.Queued"/>) when the <c>outbox</c> option is set
+        /// and the outcome is stored there for later delivery: not a failure, nothing is
+        /// left for the caller to do. Otherwise throws the <see cref="LcmException"/>
+        /// subclass of the failure.
         /// Returns within <c>timeout_ms</c> (default 10 s), retries included.
         /// Safe from any number of threads at once.
         /// </summary>
@@ -305,9 +437,9 @@ namespace LcmOutcome
         /// <see cref="LcmHttpStatusException"/>, <see cref="LcmBadResponseException"/>,
         /// <see cref="LcmRejectedException"/> or <see cref="LcmInternalException"/>.
         /// </exception>
-        public static void SetOutcome(string callId, string accountNumber, string outcomeId,
-                                      double leadScore, string userId, string agentComments,
-                                      double targetAmount)
+        public static LcmResult SetOutcome(string callId, string accountNumber, string outcomeId,
+                                           double leadScore, string userId, string agentComments,
+                                           double targetAmount)
         {
             LogDispatch.RefuseInsideHandler();
             Native.CheckOutcomeTexts(callId, accountNumber, outcomeId, userId, agentComments);
@@ -315,7 +447,44 @@ namespace LcmOutcome
             var status = Native.lcm_set_outcome(callId, accountNumber, outcomeId, leadScore,
                                                 userId, agentComments, targetAmount,
                                                 err, (UIntPtr)err.Length);
-            Native.ThrowUnlessOk(status, err);
+            return Native.OutcomeResult(status, err);
+        }
+
+        /// <summary>
+        /// Delivers the default client's outbox now (<c>lcm_outbox_flush</c>), oldest first,
+        /// in this thread, until nothing is pending or <paramref name="timeoutMs"/> passes.
+        /// Entries LCM confirms leave the outbox; entries LCM rejects become dead letters.
+        /// Returns the counts when nothing is left pending.
+        /// </summary>
+        /// <param name="timeoutMs">How long to try, 0 or more milliseconds; default 10000, like a call's.</param>
+        /// <exception cref="LcmException">
+        /// Entries are still pending: the status of the last failed delivery
+        /// (<see cref="LcmConnectException"/> while LCM is down; <see cref="LcmTimeoutException"/>
+        /// also when the time ran out or entries are being sent elsewhere), with the counts in
+        /// <see cref="LcmException.FlushResult"/>. <see cref="LcmConfigException"/>: no
+        /// <c>outbox</c>, or its file cannot be used; <see cref="LcmInvalidArgumentException"/>:
+        /// a negative <paramref name="timeoutMs"/>.
+        /// </exception>
+        public static LcmFlushResult Flush(int timeoutMs = 10000)
+        {
+            var err = Native.ErrorBuffer();
+            UIntPtr delivered, pending, dead;
+            var status = Native.lcm_outbox_flush(timeoutMs, out delivered, out pending, out dead,
+                                                 err, (UIntPtr)err.Length);
+            return Native.FlushResult(status, err, delivered, pending, dead);
+        }
+
+        /// <summary>
+        /// Counts the default client's outbox without sending anything
+        /// (<c>lcm_outbox_count</c>).
+        /// </summary>
+        /// <exception cref="LcmConfigException">No <c>outbox</c>, or its file cannot be read.</exception>
+        public static LcmOutboxCount OutboxCount()
+        {
+            var err = Native.ErrorBuffer();
+            UIntPtr pending, dead;
+            var status = Native.lcm_outbox_count(out pending, out dead, err, (UIntPtr)err.Length);
+            return Native.CountResult(status, err, pending, dead);
         }
 
         /// <summary><c>LCM_LOG_ERROR</c> (1): problems the operator must fix.</summary>
@@ -417,8 +586,9 @@ namespace LcmOutcome
 
         /// <summary>
         /// Records an outcome with this client: as <see cref="Lcm.SetOutcome"/>, with this
-        /// client's configuration and connections. Returns only when LCM answered
-        /// <c>success: true</c> for <paramref name="callId"/>.
+        /// client's configuration and connections: delivered when LCM answered
+        /// <c>success: true</c> for <paramref name="callId"/>, queued when it is stored in
+        /// this client's <c>outbox</c> for later delivery.
         /// </summary>
         /// <param name="callId">The dialer's call id (<c>callid</c>); mandatory, non-empty.</param>
         /// <param name="accountNumber">The contact's LCM key (<c>AccountNumber</c>); mandatory.</param>
@@ -430,9 +600,9 @@ namespace LcmOutcome
         /// <exception cref="LcmException">The subclass of the status, as for <see cref="Lcm.SetOutcome"/>
         /// (<see cref="LcmInvalidArgumentException"/> from inside a log handler too).</exception>
         /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
-        public void SetOutcome(string callId, string accountNumber, string outcomeId,
-                               double leadScore, string userId, string agentComments,
-                               double targetAmount)
+        public LcmResult SetOutcome(string callId, string accountNumber, string outcomeId,
+                                    double leadScore, string userId, string agentComments,
+                                    double targetAmount)
         {
             LogDispatch.RefuseInsideHandler();
             Native.CheckOutcomeTexts(callId, accountNumber, outcomeId, userId, agentComments);
@@ -440,7 +610,38 @@ namespace LcmOutcome
             var status = WithHandle(c => Native.lcm_client_set_outcome(
                 c, callId, accountNumber, outcomeId, leadScore, userId, agentComments,
                 targetAmount, err, (UIntPtr)err.Length));
-            Native.ThrowUnlessOk(status, err);
+            return Native.OutcomeResult(status, err);
+        }
+
+        /// <summary>
+        /// Delivers this client's outbox now (<c>lcm_client_outbox_flush</c>): as
+        /// <see cref="Lcm.Flush"/>, with this client's outbox and settings.
+        /// </summary>
+        /// <param name="timeoutMs">How long to try, 0 or more milliseconds; default 10000.</param>
+        /// <exception cref="LcmException">As for <see cref="Lcm.Flush"/>.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public LcmFlushResult Flush(int timeoutMs = 10000)
+        {
+            var err = Native.ErrorBuffer();
+            UIntPtr delivered = UIntPtr.Zero, pending = UIntPtr.Zero, dead = UIntPtr.Zero;
+            var status = WithHandle(c => Native.lcm_client_outbox_flush(
+                c, timeoutMs, out delivered, out pending, out dead, err, (UIntPtr)err.Length));
+            return Native.FlushResult(status, err, delivered, pending, dead);
+        }
+
+        /// <summary>
+        /// Counts this client's outbox without sending anything
+        /// (<c>lcm_client_outbox_count</c>).
+        /// </summary>
+        /// <exception cref="LcmConfigException">No <c>outbox</c>, or its file cannot be read.</exception>
+        /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
+        public LcmOutboxCount OutboxCount()
+        {
+            var err = Native.ErrorBuffer();
+            UIntPtr pending = UIntPtr.Zero, dead = UIntPtr.Zero;
+            var status = WithHandle(c => Native.lcm_client_outbox_count(
+                c, out pending, out dead, err, (UIntPtr)err.Length));
+            return Native.CountResult(status, err, pending, dead);
         }
 
         /// <summary>
@@ -662,6 +863,25 @@ namespace LcmOutcome
         [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
         internal static extern void lcm_client_free(IntPtr client);
 
+        // The size_t * out-parameters of the outbox functions: out UIntPtr.
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int lcm_outbox_flush(
+            int timeoutMs, out UIntPtr delivered, out UIntPtr pending, out UIntPtr dead,
+            byte[] err, UIntPtr errLen);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int lcm_client_outbox_flush(
+            IntPtr client, int timeoutMs, out UIntPtr delivered, out UIntPtr pending,
+            out UIntPtr dead, byte[] err, UIntPtr errLen);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int lcm_outbox_count(
+            out UIntPtr pending, out UIntPtr dead, byte[] err, UIntPtr errLen);
+
+        [DllImport(Library, CallingConvention = CallingConvention.Cdecl)]
+        internal static extern int lcm_client_outbox_count(
+            IntPtr client, out UIntPtr pending, out UIntPtr dead, byte[] err, UIntPtr errLen);
+
         /// <summary><c>lcm_log_callback</c>: the message is UTF-8, valid during the call only.</summary>
         [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
         internal delegate void LogCallback(int level, IntPtr message, IntPtr user);
@@ -698,6 +918,42 @@ namespace LcmOutcome
         {
             if (status != (int)LcmStatus.Ok)
                 throw LcmException.For((LcmStatus)status, ErrorText(err));
+        }
+
+        /// <summary>SetOutcome's result: delivered, queued, or the status's exception.</summary>
+        internal static LcmResult OutcomeResult(int status, byte[] err)
+        {
+            if (status == (int)LcmStatus.Queued) return LcmResult.QueuedWith(ErrorText(err));
+            ThrowUnlessOk(status, err);
+            return LcmResult.Delivered;
+        }
+
+        /// <summary>
+        /// Flush's result, or the status's exception carrying the counts when the library
+        /// wrote them: after a delivery was tried, not for a bad argument, a missing
+        /// outbox or a bug, where nothing was tried.
+        /// </summary>
+        internal static LcmFlushResult FlushResult(int status, byte[] err, UIntPtr delivered,
+                                                   UIntPtr pending, UIntPtr dead)
+        {
+            var result = new LcmFlushResult(Count(delivered), Count(pending), Count(dead));
+            if (status == (int)LcmStatus.Ok) return result;
+            var e = LcmException.For((LcmStatus)status, ErrorText(err));
+            var nothingTried = status == (int)LcmStatus.InvalidArgument
+                || status == (int)LcmStatus.Config || status == (int)LcmStatus.Internal;
+            if (!nothingTried) e.FlushResult = result;
+            throw e;
+        }
+
+        internal static LcmOutboxCount CountResult(int status, byte[] err, UIntPtr pending, UIntPtr dead)
+        {
+            ThrowUnlessOk(status, err);
+            return new LcmOutboxCount(Count(pending), Count(dead));
+        }
+
+        private static long Count(UIntPtr count)
+        {
+            return checked((long)count.ToUInt64());
         }
 
         // Two things a C# string may hold that the C side cannot receive faithfully:

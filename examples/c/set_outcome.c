@@ -5,12 +5,31 @@
  *      -llcm_outcome -o set_outcome
  *   ./set_outcome http://127.0.0.1:8080/lcm        (or set LCM_ENDPOINT and omit it)
  *
- * Exit status: 0 when LCM confirmed the outcome, 1 when it did not, 2 on bad usage.
+ * With LCM_OUTBOX=/var/spool/dialer/outbox.db in the environment, an outcome that LCM
+ * does not confirm now (LCM down, a timeout, a 5xx) is stored in that file and
+ * delivered later by the library: lcm_set_outcome returns LCM_QUEUED.
+ *
+ * Exit status: 0 when LCM confirmed the outcome or the outbox holds it, 1 when
+ * neither, 2 on bad usage.
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "lcm_outcome.h"
+
+/* LCM_QUEUED is no failure: the outcome is the library's to deliver from now on. Its
+ * message names the entry ("... as entry N, to be delivered later; why"). */
+static void print_queued(const char *call_id, const char *message) {
+    unsigned long long entry;
+    const char *at = strstr(message, "' as entry ");
+    if (at != NULL && sscanf(at, "' as entry %llu", &entry) == 1) {
+        printf("LCM_QUEUED: call %s queued as entry %llu, will be delivered later\n",
+               call_id, entry);
+    } else {
+        printf("LCM_QUEUED: call %s queued, will be delivered later: %s\n", call_id, message);
+    }
+}
 
 int main(int argc, char **argv) {
     char err[LCM_ERROR_SIZE];
@@ -22,6 +41,10 @@ int main(int argc, char **argv) {
     }
     lcm_status status = lcm_set_outcome(call_id, "5|3|1|0|0|44|1", "1", 0, "testagent",
                                         "Test comment", 0, err, sizeof err);
+    if (status == LCM_QUEUED) {
+        print_queued(call_id, err);
+        return 0;
+    }
     if (status != LCM_OK) {
         fprintf(stderr, "%s: %s\n", lcm_status_name(status), err);
         return 1;

@@ -36,6 +36,11 @@ namespace LcmOutcome.Tests
             runner.Add("dispose_twice", DisposeTwice);
             runner.Add("use_after_dispose", UseAfterDispose);
             runner.Add("dispose_while_calls_run", DisposeWhileCallsRun);
+            runner.Add("outbox_queued_while_down_then_flushed_once", OutboxTests.QueuedWhileDownThenFlushedOnce);
+            runner.Add("outbox_confirmed_is_delivered_not_stored", OutboxTests.ConfirmedIsDeliveredNotStored);
+            runner.Add("outbox_always_mode_queues_at_once", OutboxTests.AlwaysModeQueuesAtOnce);
+            runner.Add("outbox_flush_without_outbox_is_config_error", OutboxTests.FlushWithoutOutboxIsConfigError);
+            runner.Add("outbox_default_client_queues_and_flushes", OutboxTests.DefaultClientQueuesAndFlushes);
             runner.Add("log_lines_arrive_with_their_levels", LogTests.LinesArriveWithTheirLevels);
             runner.Add("log_handler_that_throws_does_not_break_the_call", LogTests.ThrowingHandlerDoesNotBreakTheCall);
             runner.Add("log_handler_cannot_send", LogTests.SendingInsideTheHandlerIsRefused);
@@ -80,7 +85,7 @@ namespace LcmOutcome.Tests
             {
                 "LCM_OK", "LCM_ERR_INVALID_ARGUMENT", "LCM_ERR_CONFIG", "LCM_ERR_CONNECT",
                 "LCM_ERR_TIMEOUT", "LCM_ERR_HTTP_STATUS", "LCM_ERR_BAD_RESPONSE",
-                "LCM_ERR_REJECTED", "LCM_ERR_INTERNAL",
+                "LCM_ERR_REJECTED", "LCM_ERR_INTERNAL", "LCM_QUEUED",
             };
             for (int i = 0; i < names.Length; i++)
                 Assert.Equal(names[i], Lcm.StatusName((LcmStatus)i), "name of " + i);
@@ -91,6 +96,8 @@ namespace LcmOutcome.Tests
             Assert.Equal(typeof(LcmException), unknown.GetType(), "type for 42");
             Assert.Equal("LCM_UNKNOWN_STATUS: new failure", unknown.Message, "message for 42");
             Assert.Equal(typeof(LcmInternalException), LcmException.For(LcmStatus.Internal, "x").GetType(), "type for 8");
+            // LCM_QUEUED is a result (LcmResult), never thrown: no class of its own.
+            Assert.Equal(typeof(LcmException), LcmException.For(LcmStatus.Queued, "x").GetType(), "type for 9");
         }
 
         private static void SuccessIsRecorded()

@@ -13,21 +13,26 @@ also reads ``LCM_<KEY>`` environment variables (``LCM_ENDPOINT``, ``LCM_AUTH``, 
 once, at its first use; :func:`configure` overrides them. :class:`Client` is an
 independent client with its own options and connections.
 
-Every failure raises a subclass of :class:`LcmError`, one per C status code. The
-library is found as :func:`load_library` describes (``LCM_OUTCOME_LIB`` names it).
-Its log lines go to stderr unless :func:`set_log_handler` or :func:`log_to` sends
-them elsewhere.
+Every failure raises a subclass of :class:`LcmError`, one per C status code.
+``set_outcome`` returns :class:`Delivered`, or, with the ``outbox`` option, a
+:class:`Queued` outcome that the library stored and delivers later (the
+background sender, or :func:`flush`).
+
+The library is found as :func:`load_library` describes (``LCM_OUTCOME_LIB`` names
+it). Its log lines go to stderr unless :func:`set_log_handler` or :func:`log_to`
+sends them elsewhere.
 """
 
 from __future__ import annotations
 
 from typing import Union
 
-from . import _arguments, _client, _logs
+from . import _arguments, _client, _logs, _results
 from ._arguments import Number, OptionValue
-from ._client import OPTIONS_DOC, OUTCOME_DOC, Client
+from ._client import COUNT_DOC, FLUSH_DOC, OPTIONS_DOC, OUTCOME_DOC, Client
 from ._errors import (
     LCM_OK,
+    LCM_QUEUED,
     BadResponseError,
     ClientClosedError,
     ConfigError,
@@ -59,12 +64,14 @@ from ._library import (
     LibraryNotFoundError,
     load_library,
 )
+from ._results import Delivered, FlushResult, OutboxCount, Queued, SetOutcomeResult
 
 __version__ = "0.1.0"
 
 __all__ = [
     "LCM_ERROR_SIZE",
     "LCM_OK",
+    "LCM_QUEUED",
     "LIBRARY_ENV_VAR",
     "LOG_DEBUG",
     "LOG_ERROR",
@@ -77,6 +84,8 @@ __all__ = [
     "ClientClosedError",
     "ConfigError",
     "ConnectError",
+    "Delivered",
+    "FlushResult",
     "HttpStatusError",
     "InternalError",
     "InvalidArgumentError",
@@ -85,12 +94,17 @@ __all__ = [
     "Library",
     "LibraryNotFoundError",
     "LogHandler",
+    "OutboxCount",
+    "Queued",
     "RejectedError",
+    "SetOutcomeResult",
     "configure",
     "error_for",
+    "flush",
     "load_library",
     "log_to",
     "logging_level",
+    "outbox_count",
     "set_log_handler",
     "set_outcome",
     "status_name",
@@ -136,7 +150,7 @@ def set_outcome(
     lead_score: Number = 0,
     agent_comments: str = "",
     target_amount: Number = 0,
-) -> None:
+) -> SetOutcomeResult:
     """Records the telephony outcome of call ``call_id`` with the default client."""
     _logs.refuse_inside_handler("set_outcome")
     args = _arguments.outcome(
@@ -144,7 +158,28 @@ def set_outcome(
     )
     library = load_library()
     status, message = library.set_outcome(*args)
-    _client.check_status(library, status, message)
+    return _results.outcome_result(library, status, message)
 
 
 set_outcome.__doc__ = (set_outcome.__doc__ or "") + OUTCOME_DOC
+
+
+def flush(timeout_ms: int = 10000) -> FlushResult:
+    """Delivers the default client's outbox now (``lcm_outbox_flush``)."""
+    timeout = _results.timeout_arg(timeout_ms)
+    library = load_library()
+    status, message, counts = library.outbox_flush(timeout)
+    return _results.flush_result(library, status, message, counts)
+
+
+flush.__doc__ = (flush.__doc__ or "") + FLUSH_DOC
+
+
+def outbox_count() -> OutboxCount:
+    """What the default client's outbox holds (``lcm_outbox_count``)."""
+    library = load_library()
+    status, message, counts = library.outbox_count()
+    return _results.count_result(library, status, message, counts)
+
+
+outbox_count.__doc__ = (outbox_count.__doc__ or "") + COUNT_DOC

@@ -8,10 +8,11 @@ import weakref
 from types import TracebackType
 from typing import Optional, Type, Union
 
-from . import _arguments, _logs
+from . import _arguments, _logs, _results
 from ._arguments import Number, OptionValue
 from ._errors import LCM_OK, ClientClosedError, InternalError, error_for
 from ._library import Library, find_and_load, load_library
+from ._results import FlushResult, OutboxCount, SetOutcomeResult
 
 OPTIONS_DOC = """
     Options (all optional; an empty string restores the default):
@@ -41,6 +42,18 @@ OPTIONS_DOC = """
     - ``log_level``: ``off``, ``error``, ``warn`` (default), ``info``, ``debug``,
       ``trace`` (bodies, i.e. agent comments); lines go to stderr, or to
       :func:`set_log_handler`'s handler.
+    - ``outbox``: path of an SQLite file (created when missing, in a directory
+      that exists) where outcomes LCM did not confirm for a reason that may pass
+      wait for later delivery; ``set_outcome`` then returns :class:`Queued`
+      instead of raising. Default none: nothing is stored.
+    - ``outbox_mode``: ``fallback`` (default: send now, queue only when that
+      fails for a reason that may pass) or ``always`` (store and return
+      :class:`Queued` at once; a background sender delivers).
+    - ``outbox_retry_ms``: how often the background sender tries pending
+      outcomes (default 30000); ``0``: no sender, only :meth:`Client.flush`
+      delivers.
+    - ``outbox_max_age_s``: after this an undelivered outcome is given up, moved
+      to the dead letters and logged at ``error`` (default 604800, a week).
 """
 
 OUTCOME_DOC = """
@@ -56,16 +69,45 @@ OUTCOME_DOC = """
         target_amount: ``TargetAmount``, a finite number (default 0).
 
     Every string is at most 64 KiB of UTF-8 and may not contain NUL. Returns
-    ``None`` only when LCM answered ``success: true`` for this call id; otherwise
-    raises the :class:`LcmError` subclass of the failure. Returns within
+    :class:`Delivered` when LCM answered ``success: true`` for this call id, and
+    :class:`Queued` (``.queued`` is true; ``.entry_id``, ``.message`` say where and
+    why) when the ``outbox`` option is set and the outcome is stored there for
+    later delivery: that is not a failure, nothing is left for the caller to do.
+    Otherwise raises the :class:`LcmError` subclass of the failure. Returns within
     ``timeout_ms`` (retries included); other Python threads run meanwhile.
 
     Raises:
         TypeError: an argument of the wrong type (nothing was sent).
         InvalidArgumentError, ConfigError: nothing was sent.
-        ConnectError: not delivered; safe to send again.
+        ConnectError: not delivered; safe to send again (with an outbox: only when
+            it could not be stored either; the message says why).
         LcmTimeoutError, BadResponseError: the outcome may or may not be recorded.
         HttpStatusError, RejectedError, InternalError: see each class.
+"""
+
+FLUSH_DOC = """
+    Delivers the outbox's pending outcomes now, oldest first, in this thread, until
+    none is left or ``timeout_ms`` (default 10000, like a call's) passes. Entries
+    LCM confirms leave the outbox; entries LCM rejects become dead letters.
+
+    Returns a :class:`FlushResult` ``(delivered, pending, dead)`` when nothing is
+    left pending. Otherwise raises the status of the last failed delivery
+    (:class:`ConnectError` while LCM is down, :class:`LcmTimeoutError` also when
+    ``timeout_ms`` ran out or entries are being sent elsewhere), whose
+    ``flush_result`` holds the counts.
+
+    Raises:
+        ConfigError: no ``outbox`` option, or its file cannot be used.
+        InvalidArgumentError: a negative ``timeout_ms``.
+        TypeError: ``timeout_ms`` is not an ``int``.
+"""
+
+COUNT_DOC = """
+    Counts the outbox without sending anything: an :class:`OutboxCount`
+    ``(pending, dead)``.
+
+    Raises:
+        ConfigError: no ``outbox`` option, or its file cannot be read.
 """
 
 LibraryChoice = Union[Library, str, "os.PathLike[str]", None]
@@ -108,6 +150,10 @@ class Client:
         ca_file: Optional[Union[str, "os.PathLike[str]"]] = None,
         proxy: Optional[str] = None,
         log_level: Optional[str] = None,
+        outbox: Optional[Union[str, "os.PathLike[str]"]] = None,
+        outbox_mode: Optional[str] = None,
+        outbox_retry_ms: Optional[OptionValue] = None,
+        outbox_max_age_s: Optional[OptionValue] = None,
         library: LibraryChoice = None,
     ) -> None:
         if library is None:
@@ -139,6 +185,12 @@ class Client:
             "ca_file": ca_file,
             "proxy": proxy,
             "log_level": log_level,
+            # The outbox's settings before the file: opening a file that holds a
+            # backlog starts the background sender with the settings in force then.
+            "outbox_mode": outbox_mode,
+            "outbox_retry_ms": outbox_retry_ms,
+            "outbox_max_age_s": outbox_max_age_s,
+            "outbox": outbox,
         }
         try:
             for key, value in options.items():
@@ -188,7 +240,7 @@ class Client:
         lead_score: Number = 0,
         agent_comments: str = "",
         target_amount: Number = 0,
-    ) -> None:
+    ) -> SetOutcomeResult:
         """Records the telephony outcome of call ``call_id`` in LCM, synchronously."""
         _logs.refuse_inside_handler("set_outcome")
         args = _arguments.outcome(
@@ -199,9 +251,32 @@ class Client:
             status, message = self._lib.client_set_outcome(handle, *args)
         finally:
             self._leave()
-        check_status(self._lib, status, message)
+        return _results.outcome_result(self._lib, status, message)
 
     set_outcome.__doc__ = (set_outcome.__doc__ or "") + OUTCOME_DOC
+
+    def flush(self, timeout_ms: int = 10000) -> FlushResult:
+        """Delivers this client's outbox now (``lcm_client_outbox_flush``)."""
+        timeout = _results.timeout_arg(timeout_ms)
+        handle = self._enter()
+        try:
+            status, message, counts = self._lib.client_outbox_flush(handle, timeout)
+        finally:
+            self._leave()
+        return _results.flush_result(self._lib, status, message, counts)
+
+    flush.__doc__ = (flush.__doc__ or "") + FLUSH_DOC
+
+    def outbox_count(self) -> OutboxCount:
+        """What this client's outbox holds (``lcm_client_outbox_count``)."""
+        handle = self._enter()
+        try:
+            status, message, counts = self._lib.client_outbox_count(handle)
+        finally:
+            self._leave()
+        return _results.count_result(self._lib, status, message, counts)
+
+    outbox_count.__doc__ = (outbox_count.__doc__ or "") + COUNT_DOC
 
     def close(self) -> None:
         """Releases the client and its connections. Safe to call more than once and

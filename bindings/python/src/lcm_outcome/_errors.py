@@ -1,9 +1,13 @@
 """Which exception does each ``lcm_status`` code raise? One class per error code,
-under :class:`LcmError`, all derived from the one table of statuses below."""
+under :class:`LcmError`, all derived from the one table of statuses below. The
+statuses that are results, ``LCM_OK`` and ``LCM_QUEUED``, raise nothing."""
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Optional, Type, TypeVar
+from typing import TYPE_CHECKING, Callable, Dict, Optional, Type, TypeVar
+
+if TYPE_CHECKING:
+    from ._results import FlushResult
 
 __all__ = [
     "LcmError",
@@ -17,6 +21,7 @@ __all__ = [
     "RejectedError",
     "InternalError",
     "LCM_OK",
+    "LCM_QUEUED",
 ]
 
 # Every status this binding knows, by value, with its name in the C header. This is
@@ -33,12 +38,17 @@ _STATUS_NAMES: Dict[int, str] = {
     6: "LCM_ERR_BAD_RESPONSE",
     7: "LCM_ERR_REJECTED",
     8: "LCM_ERR_INTERNAL",
+    9: "LCM_QUEUED",
 }
 
 _STATUS_VALUES: Dict[str, int] = {name: value for value, name in _STATUS_NAMES.items()}
 
 #: The status of success; never raised.
 LCM_OK = _STATUS_VALUES["LCM_OK"]
+
+#: The status of an outcome stored in the outbox for later delivery; a result
+#: (:class:`~lcm_outcome.Queued`), never raised.
+LCM_QUEUED = _STATUS_VALUES["LCM_QUEUED"]
 
 
 class LcmError(Exception):
@@ -49,12 +59,16 @@ class LcmError(Exception):
         status_name: its name, as ``lcm_status_name()`` gives it.
         message: the library's message (what went wrong, naming the argument,
             option or server answer involved).
+        flush_result: raised by ``flush`` after deliveries were tried, the outbox's
+            :class:`~lcm_outcome.FlushResult` (what was delivered, what is still
+            pending); ``None`` otherwise.
 
     ``str(error)`` is ``"<status_name>: <message>"``.
     """
 
     status: int = -1
     status_name: str = "LCM_UNKNOWN_STATUS"
+    flush_result: Optional["FlushResult"] = None
 
     def __init__(
         self, message: str, status: Optional[int] = None, status_name: Optional[str] = None

@@ -7,7 +7,7 @@ import ctypes.util
 import os
 import sys
 import threading
-from typing import List, Optional, Tuple, Union
+from typing import Callable, List, Optional, Tuple, Union
 
 __all__ = [
     "LCM_ERROR_SIZE",
@@ -75,6 +75,11 @@ _OUTCOME_ARGS = [
     ctypes.c_size_t,
 ]
 
+# A size_t out-parameter of the outbox functions.
+_COUNT = ctypes.POINTER(ctypes.c_size_t)
+_FLUSH_ARGS = [ctypes.c_int32, _COUNT, _COUNT, _COUNT, _ERR, ctypes.c_size_t]
+_COUNT_ARGS = [_COUNT, _COUNT, _ERR, ctypes.c_size_t]
+
 #: ``lcm_log_callback``: ``void (*)(int32_t level, const char *message, void *user)``.
 LOG_CALLBACK = ctypes.CFUNCTYPE(None, ctypes.c_int32, _STR, ctypes.c_void_p)
 
@@ -92,6 +97,10 @@ _PROTOTYPES = {
     "lcm_client_set_outcome": (ctypes.c_int32, [ctypes.c_void_p] + _OUTCOME_ARGS),
     "lcm_client_free": (None, [ctypes.c_void_p]),
     "lcm_set_log_callback": (None, [LOG_CALLBACK, ctypes.c_void_p]),
+    "lcm_outbox_flush": (ctypes.c_int32, _FLUSH_ARGS),
+    "lcm_client_outbox_flush": (ctypes.c_int32, [ctypes.c_void_p] + _FLUSH_ARGS),
+    "lcm_outbox_count": (ctypes.c_int32, _COUNT_ARGS),
+    "lcm_client_outbox_count": (ctypes.c_int32, [ctypes.c_void_p] + _COUNT_ARGS),
 }
 
 
@@ -166,12 +175,39 @@ class Library:
     def client_free(self, handle: int) -> None:
         self._c.lcm_client_free(handle)
 
+    def outbox_flush(self, timeout_ms: int) -> Tuple[int, str, Tuple[int, ...]]:
+        """``(status, message, (delivered, pending, dead))``."""
+        return _with_counts(3, lambda *out: self._c.lcm_outbox_flush(timeout_ms, *out))
+
+    def client_outbox_flush(
+        self, handle: int, timeout_ms: int
+    ) -> Tuple[int, str, Tuple[int, ...]]:
+        return _with_counts(
+            3, lambda *out: self._c.lcm_client_outbox_flush(handle, timeout_ms, *out)
+        )
+
+    def outbox_count(self) -> Tuple[int, str, Tuple[int, ...]]:
+        """``(status, message, (pending, dead))``."""
+        return _with_counts(2, lambda *out: self._c.lcm_outbox_count(*out))
+
+    def client_outbox_count(self, handle: int) -> Tuple[int, str, Tuple[int, ...]]:
+        return _with_counts(2, lambda *out: self._c.lcm_client_outbox_count(handle, *out))
+
     def set_log_callback(self, callback: Optional["ctypes._CFuncPtr"]) -> None:
         """``lcm_set_log_callback(callback, NULL)``; ``None`` restores stderr. The
         caller keeps ``callback`` alive while it is installed. Like every call here
         it releases the GIL, which the callbacks it waits for may need."""
         # A CFUNCTYPE argument does not accept None; its empty instance is NULL.
         self._c.lcm_set_log_callback(callback if callback is not None else LOG_CALLBACK(), None)
+
+
+def _with_counts(n: int, call: Callable[..., int]) -> Tuple[int, str, Tuple[int, ...]]:
+    """Calls ``call(count_1, ..., count_n, err, err_len)`` with ``n`` size_t
+    out-parameters; returns the status, the message and the counts."""
+    counts = [ctypes.c_size_t(0) for _ in range(n)]
+    err = ctypes.create_string_buffer(LCM_ERROR_SIZE)
+    status = call(*(ctypes.byref(c) for c in counts), err, LCM_ERROR_SIZE)
+    return status, _text(err), tuple(c.value for c in counts)
 
 
 def _text(buffer: "ctypes.Array[ctypes.c_char]") -> str:
