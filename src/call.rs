@@ -11,6 +11,7 @@ use crate::error::Error;
 use crate::failure::{Failure, HttpAnswer, Retry, Target};
 use crate::log::{log, Level};
 use crate::message;
+use crate::message::Outcome;
 use crate::redact::{loggable, Redactor};
 
 /// Largest answer body read, in bytes; a larger one is `LCM_ERR_BAD_RESPONSE`, so
@@ -230,6 +231,52 @@ impl Call<'_> {
             call_id: self.call_id,
         }
     }
+}
+
+/// Sends `outcome` with `snapshot` until `deadline`, and logs the result: for a call,
+/// or for the outbox's `entry`.
+pub(crate) fn send(
+    snapshot: &Snapshot,
+    outcome: &Outcome<'_>,
+    deadline: Instant,
+    entry: Option<i64>,
+) -> Result<(), Error> {
+    let started = Instant::now();
+    let settings = &snapshot.settings;
+    let level = settings.log_level;
+    let result = message::build_request(&settings.source, outcome).and_then(|body| {
+        let endpoint = settings.ready_endpoint()?;
+        if let Err(problem) = &snapshot.proxy {
+            return Err(Error::config(problem.as_str()));
+        }
+        snapshot.trust.check(snapshot.uses_tls(endpoint), level)?;
+        Call {
+            snapshot,
+            endpoint,
+            body: &body,
+            call_id: outcome.call_id,
+            redactor: snapshot.redactor(outcome.agent_comments),
+        }
+        .run(deadline)
+    });
+    let elapsed = started.elapsed().as_millis();
+    let what = match entry {
+        Some(id) => format!("outbox entry {id} (call {})", outcome.call_id),
+        None => format!("call {}", outcome.call_id),
+    };
+    match &result {
+        Ok(()) => log(level, Level::Debug, || {
+            format!("outcome recorded for {what} in {elapsed} ms")
+        }),
+        Err(e) => log(level, Level::Info, || {
+            format!(
+                "{} after {elapsed} ms: {}",
+                e.status().name(),
+                loggable(level, e)
+            )
+        }),
+    }
+    result
 }
 
 /// What a non-2xx answer says, for its message and the retry decision.

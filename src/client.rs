@@ -15,14 +15,13 @@ use arc_swap::{ArcSwap, ArcSwapOption};
 use ureq::tls::TlsConfig;
 use ureq::Agent;
 
-use crate::call::Call;
+pub(crate) use crate::call::send;
 use crate::config::{Key, Settings};
 use crate::error::Error;
-use crate::log::{log, Level};
-use crate::message::{self, Outcome};
+use crate::message::Outcome;
 use crate::outbox::{self, Counts, FlushReport, Sender};
 use crate::proxy::{authorization, forwards, proxy_for};
-use crate::redact::{loggable, Redactor};
+use crate::redact::Redactor;
 use crate::transport::{MarkingConnector, MarkingResolver};
 use crate::trust::Trust;
 
@@ -63,7 +62,7 @@ pub(crate) struct Snapshot {
     /// `Proxy-Authorization` for requests that a plain HTTP proxy forwards.
     pub(crate) proxy_authorization: Option<String>,
     /// The CAs HTTPS trusts.
-    trust: Trust,
+    pub(crate) trust: Trust,
     pub(crate) agent: Agent,
     /// An agent that keeps no connection, for the one re-send after a pooled
     /// connection turned out to be closed (docs/design.md §5).
@@ -153,7 +152,7 @@ impl Snapshot {
     }
 
     /// Whether a call to `endpoint` speaks TLS: to the endpoint, or to the proxy.
-    fn uses_tls(&self, endpoint: &crate::config::Endpoint) -> bool {
+    pub(crate) fn uses_tls(&self, endpoint: &crate::config::Endpoint) -> bool {
         let https_proxy =
             matches!(&self.proxy, Ok(Some(p)) if p.protocol() == ureq::ProxyProtocol::Https);
         https_proxy
@@ -344,52 +343,6 @@ pub(crate) fn current(cell: &ArcSwap<Snapshot>) -> Arc<Snapshot> {
         }
         // Another thread of this child renewed or reconfigured it first: use that.
     }
-}
-
-/// Sends `outcome` with `snapshot` until `deadline`, and logs the result: for a call,
-/// or for the outbox's `entry`.
-pub(crate) fn send(
-    snapshot: &Snapshot,
-    outcome: &Outcome<'_>,
-    deadline: Instant,
-    entry: Option<i64>,
-) -> Result<(), Error> {
-    let started = Instant::now();
-    let settings = &snapshot.settings;
-    let level = settings.log_level;
-    let result = message::build_request(&settings.source, outcome).and_then(|body| {
-        let endpoint = settings.ready_endpoint()?;
-        if let Err(problem) = &snapshot.proxy {
-            return Err(Error::config(problem.as_str()));
-        }
-        snapshot.trust.check(snapshot.uses_tls(endpoint), level)?;
-        Call {
-            snapshot,
-            endpoint,
-            body: &body,
-            call_id: outcome.call_id,
-            redactor: snapshot.redactor(outcome.agent_comments),
-        }
-        .run(deadline)
-    });
-    let elapsed = started.elapsed().as_millis();
-    let what = match entry {
-        Some(id) => format!("outbox entry {id} (call {})", outcome.call_id),
-        None => format!("call {}", outcome.call_id),
-    };
-    match &result {
-        Ok(()) => log(level, Level::Debug, || {
-            format!("outcome recorded for {what} in {elapsed} ms")
-        }),
-        Err(e) => log(level, Level::Info, || {
-            format!(
-                "{} after {elapsed} ms: {}",
-                e.status().name(),
-                loggable(level, e)
-            )
-        }),
-    }
-    result
 }
 
 /// The HTTP agent for `settings`: no redirects, non-2xx statuses as answers (not

@@ -10,117 +10,16 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ureq::http::Uri;
-
 use crate::error::Error;
 use crate::log::Level;
 use crate::outbox::{Mode, Outbox};
-use crate::text::{display_url, short};
-use crate::trust::{parse_tls_roots, read_ca_file};
+mod key;
+mod parse;
+
 pub use crate::trust::{CaFile, TlsRoots};
-
-/// One configuration option.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Key {
-    /// `endpoint`: the LCM web service's `http://` or `https://` URL.
-    Endpoint,
-    /// `source`: the envelope's `source`, the sending application's name.
-    Source,
-    /// `timeout_ms`: the deadline of a whole call, retries included.
-    TimeoutMs,
-    /// `connect_timeout_ms`: the limit of each connection attempt.
-    ConnectTimeoutMs,
-    /// `retries`: extra attempts where they are safe.
-    Retries,
-    /// `auth`: the `Authorization` header's value.
-    Auth,
-    /// `tls_roots`: which CAs HTTPS trusts besides `ca_file`.
-    TlsRoots,
-    /// `ca_file`: PEM file of CA certificates HTTPS trusts besides `tls_roots`.
-    CaFile,
-    /// `proxy`: the proxy URL.
-    Proxy,
-    /// `log_level`: how much is logged.
-    LogLevel,
-    /// `outbox`: the outbox file's path (docs/design.md §9).
-    Outbox,
-    /// `outbox_mode`: `fallback` or `always`.
-    OutboxMode,
-    /// `outbox_retry_ms`: how often the background sender tries pending outcomes.
-    OutboxRetryMs,
-    /// `outbox_max_age_s`: when an undelivered outcome is given up.
-    OutboxMaxAgeS,
-}
-
-impl Key {
-    /// Every key, in the documentation's order.
-    pub const ALL: [Key; 14] = [
-        Key::Endpoint,
-        Key::Source,
-        Key::TimeoutMs,
-        Key::ConnectTimeoutMs,
-        Key::Retries,
-        Key::Auth,
-        Key::TlsRoots,
-        Key::CaFile,
-        Key::Proxy,
-        Key::LogLevel,
-        Key::Outbox,
-        Key::OutboxMode,
-        Key::OutboxRetryMs,
-        Key::OutboxMaxAgeS,
-    ];
-
-    /// The key's name, as `lcm_configure` takes it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Key::Endpoint => "endpoint",
-            Key::Source => "source",
-            Key::TimeoutMs => "timeout_ms",
-            Key::ConnectTimeoutMs => "connect_timeout_ms",
-            Key::Retries => "retries",
-            Key::Auth => "auth",
-            Key::TlsRoots => "tls_roots",
-            Key::CaFile => "ca_file",
-            Key::Proxy => "proxy",
-            Key::LogLevel => "log_level",
-            Key::Outbox => "outbox",
-            Key::OutboxMode => "outbox_mode",
-            Key::OutboxRetryMs => "outbox_retry_ms",
-            Key::OutboxMaxAgeS => "outbox_max_age_s",
-        }
-    }
-
-    /// The environment variable the default client reads for this key.
-    pub fn env_var(self) -> String {
-        format!("LCM_{}", self.name().to_ascii_uppercase())
-    }
-
-    /// The key called `name`, or a configuration error listing the known keys.
-    pub fn from_name(name: &str) -> Result<Key, Error> {
-        Key::ALL
-            .into_iter()
-            .find(|k| k.name() == name)
-            .ok_or_else(|| {
-                let known: Vec<&str> = Key::ALL.iter().map(|k| k.name()).collect();
-                Error::config(format!(
-                    "unknown option '{}'; the options are: {}",
-                    short(name),
-                    known.join(", ")
-                ))
-            })
-    }
-
-    /// Whether changing this key needs a new HTTP agent (and so a new pool). The
-    /// timeouts are set on each request, so they do not; the endpoint does, since
-    /// whether a proxy is used, and how, depends on its host and scheme.
-    pub(crate) fn affects_transport(self) -> bool {
-        matches!(
-            self,
-            Key::TlsRoots | Key::CaFile | Key::Proxy | Key::Endpoint
-        )
-    }
-}
+pub use key::Key;
+pub(crate) use parse::is_supported_proxy;
+use parse::*;
 
 /// The default of `source`.
 pub const DEFAULT_SOURCE: &str = "lcm-outcome";
@@ -128,10 +27,6 @@ pub const DEFAULT_SOURCE: &str = "lcm-outcome";
 pub const DEFAULT_OUTBOX_RETRY: Duration = Duration::from_millis(30_000);
 /// The default of `outbox_max_age_s`: a week.
 pub const DEFAULT_OUTBOX_MAX_AGE: Duration = Duration::from_secs(604_800);
-/// Largest accepted `outbox_retry_ms`: a day.
-const MAX_OUTBOX_RETRY_MS: u64 = 86_400_000;
-/// Largest accepted `outbox_max_age_s`: a year.
-const MAX_OUTBOX_AGE_S: u64 = 31_536_000;
 /// The default of `timeout_ms`.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_millis(10_000);
 /// The default of `connect_timeout_ms`.
@@ -140,11 +35,6 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_millis(3_000);
 pub const DEFAULT_RETRIES: u32 = 2;
 /// The default of `log_level`.
 pub const DEFAULT_LOG_LEVEL: Level = Level::Warn;
-
-/// Largest accepted `timeout_ms` and `connect_timeout_ms`: one hour.
-const MAX_TIMEOUT_MS: u64 = 3_600_000;
-/// Largest accepted `retries`.
-const MAX_RETRIES: u32 = 10;
 
 /// The LCM endpoint, parsed once.
 #[derive(Clone, PartialEq, Eq)]
@@ -374,118 +264,6 @@ impl Settings {
             )
         })
     }
-}
-
-fn parse_endpoint(value: &str) -> Result<Endpoint, Error> {
-    let invalid = |why: &str| {
-        Error::config(format!(
-            "endpoint is not a usable URL ({why}); expected http://host[:port]/path or https://..."
-        ))
-    };
-    let uri: Uri = value
-        .parse()
-        .map_err(|_| invalid("it does not parse as a URL"))?;
-    let scheme = uri.scheme_str().unwrap_or("");
-    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
-        return Err(invalid("the scheme must be http or https"));
-    }
-    let authority = uri.authority().ok_or_else(|| invalid("it has no host"))?;
-    if authority.host().is_empty() {
-        return Err(invalid("it has no host"));
-    }
-    if authority.as_str().contains('@') {
-        // ureq would send user:password as Basic auth; a secret belongs in `auth`,
-        // which is never echoed, not in a URL that appears in messages.
-        return Err(invalid(
-            "it has user info (user:password@); put credentials in the auth option",
-        ));
-    }
-    Ok(Endpoint {
-        url: value.to_string(),
-        display: display_url(&uri),
-    })
-}
-
-fn parse_number(key: Key, value: &str, min: u64, max: u64) -> Result<u64, Error> {
-    value
-        .parse::<u64>()
-        .ok()
-        .filter(|n| (min..=max).contains(n))
-        .ok_or_else(|| {
-            Error::config(format!(
-                "{} '{}' is not a whole number from {min} to {max}",
-                key.name(),
-                short(value)
-            ))
-        })
-}
-
-fn parse_duration_ms(key: Key, value: &str) -> Result<Duration, Error> {
-    parse_number(key, value, 1, MAX_TIMEOUT_MS).map(Duration::from_millis)
-}
-
-fn parse_source(value: &str) -> Result<String, Error> {
-    crate::message::check_string_field("source", value, false)
-        .map_err(|e| Error::config(e.message()))?;
-    Ok(value.to_string())
-}
-
-fn parse_outbox_mode(value: &str) -> Result<Mode, Error> {
-    Mode::from_name(value).ok_or_else(|| {
-        Error::config(format!(
-            "outbox_mode '{}' is not a mode; use fallback or always",
-            short(value)
-        ))
-    })
-}
-
-fn parse_log_level(value: &str) -> Result<Level, Error> {
-    Level::from_name(value).ok_or_else(|| {
-        Error::config(format!(
-            "log_level '{}' is not a level; use one of: off, error, warn, info, debug, trace",
-            short(value)
-        ))
-    })
-}
-
-fn parse_auth(value: &str) -> Result<Secret, Error> {
-    // Checked now so that a bad header value fails here, not in every call. The
-    // message must not quote the value: it is a secret.
-    ureq::http::HeaderValue::from_str(value).map_err(|_| {
-        Error::config(
-            "auth contains a character not allowed in an HTTP header value \
-             (a line break or another control character)",
-        )
-    })?;
-    Ok(Secret(value.to_string()))
-}
-
-fn parse_proxy(value: &str) -> Result<ProxySetting, Error> {
-    if value.eq_ignore_ascii_case("none") {
-        return Ok(ProxySetting::Direct);
-    }
-    // The URL may carry credentials: the message does not quote it.
-    let invalid = || {
-        Error::config(
-            "proxy is not a valid proxy URL; use http://host:port, https://host:port or 'none'",
-        )
-    };
-    let proxy = ureq::Proxy::new(value).map_err(|_| invalid())?;
-    if is_supported_proxy(&proxy) {
-        Ok(ProxySetting::Url(proxy))
-    } else {
-        Err(invalid())
-    }
-}
-
-/// Whether this build can use `proxy`: HTTP(S) CONNECT proxies only. SOCKS would
-/// need ureq's socks-proxy feature, which this build leaves out (and without which
-/// ureq silently goes around a SOCKS proxy).
-pub(crate) fn is_supported_proxy(proxy: &ureq::Proxy) -> bool {
-    matches!(
-        proxy.protocol(),
-        ureq::ProxyProtocol::Http | ureq::ProxyProtocol::Https
-    )
 }
 
 #[cfg(test)]
