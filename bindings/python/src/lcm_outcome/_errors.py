@@ -230,8 +230,9 @@ class InternalError(LcmError):
 def error_for(
     status: int, status_name: str, message: str, *, hint: Optional[str] = None
 ) -> LcmError:
-    """The exception for a status the library returned; a status this binding does
-    not know (from a newer library) becomes a plain :class:`LcmError`."""
+    """The exception for a status the library returned, with ``hint`` (see
+    :attr:`LcmError.hint`); a status this binding does not know (from a newer
+    library) becomes a plain :class:`LcmError`."""
     cls = _BY_STATUS.get(status, LcmError)
     return cls(message, status, status_name, hint=hint)
 
