@@ -5,11 +5,16 @@
 // Framework 4.7 and later): add it to your project as a source file. The native
 // library is found by its base name, "lcm_outcome": liblcm_outcome.so on Linux (beside
 // the program, on LD_LIBRARY_PATH, or mapped with a Mono dllmap), lcm_outcome.dll on
-// Windows (beside the program or on PATH), liblcm_outcome.dylib on macOS.
+// Windows (beside the program or on PATH), liblcm_outcome.dylib on macOS. When it cannot
+// be loaded, or is older than this file, calls throw LcmLibraryNotFoundException, whose
+// message lists where the runtime looked and how to point it at the library.
 //
 // The language level is kept to C# 6 on purpose, so that Debian's mcs compiles it.
 
 using System;
+using System.Collections.ObjectModel;
+using System.IO;
+using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.RegularExpressions;
@@ -209,8 +214,20 @@ namespace LcmOutcome
         /// <summary>The status's C macro name, e.g. <c>"LCM_ERR_TIMEOUT"</c>.</summary>
         public string StatusName { get; private set; }
 
-        /// <summary>The library's own message, without the status name.</summary>
+        /// <summary>
+        /// The library's own message, without the status name. (For LCM's own
+        /// <c>error.detail</c> of a rejection, see <see cref="LcmRejectedException.LcmDetail"/>.)
+        /// </summary>
         public string Detail { get; private set; }
+
+        /// <summary>
+        /// How to set, in C#, the option the message names (an
+        /// <see cref="LcmConfigException"/> such as "endpoint is not set"), e.g.
+        /// <c>call Lcm.Configure("endpoint", ...) or set LCM_ENDPOINT</c>; null when the
+        /// message names none. The library's messages name options, not the way a
+        /// language sets them.
+        /// </summary>
+        public string Hint { get; private set; }
 
         /// <summary>
         /// Thrown by <c>Flush</c> after deliveries were tried: the outbox's counts (what
@@ -221,53 +238,64 @@ namespace LcmOutcome
         /// <summary>
         /// An exception for <paramref name="status"/> with the library's message
         /// <paramref name="detail"/>; <see cref="Exception.Message"/> is
-        /// <c>"STATUS_NAME: detail"</c>, the form the C example prints.
+        /// <c>"STATUS_NAME: detail"</c>, the form the C example prints, followed by
+        /// <c>"; hint: ..."</c> when there is a <see cref="Hint"/>.
         /// </summary>
         public LcmException(LcmStatus status, string detail)
-            : this(status, Lcm.StatusName(status), detail)
+            : this(status, detail, null)
         {
         }
 
-        private LcmException(LcmStatus status, string statusName, string detail)
-            : base(statusName + ": " + detail)
+        private LcmException(LcmStatus status, string detail, string hint)
+            : this(status, Lcm.StatusName(status), detail, hint)
+        {
+        }
+
+        private LcmException(LcmStatus status, string statusName, string detail, string hint)
+            : base(statusName + ": " + detail + (hint == null ? "" : "; hint: " + hint))
         {
             Status = status;
             StatusName = statusName;
             Detail = detail;
+            Hint = hint;
         }
 
         // For the subclasses: their status is the one the table pairs with their class.
-        internal LcmException(Type raisedFor, string detail)
-            : this(StatusOf(raisedFor), detail)
+        internal LcmException(Type raisedFor, string detail, string hint = null)
+            : this(StatusOf(raisedFor), detail, hint)
         {
         }
 
         // The binding's only pairing of error statuses with exception classes (a class
         // per LCM_ERR_* status): For reads it one way, each subclass's constructor the
         // other. tests/bindings_agree.rs checks it against include/lcm_outcome.h.
+        // Only a configuration error has a hint (see Hints), so only its class takes one.
         private static readonly Subclass[] Subclasses =
         {
-            Subclass.Of(LcmStatus.InvalidArgument, d => new LcmInvalidArgumentException(d)),
-            Subclass.Of(LcmStatus.Config, d => new LcmConfigException(d)),
-            Subclass.Of(LcmStatus.Connect, d => new LcmConnectException(d)),
-            Subclass.Of(LcmStatus.Timeout, d => new LcmTimeoutException(d)),
-            Subclass.Of(LcmStatus.HttpStatus, d => new LcmHttpStatusException(d)),
-            Subclass.Of(LcmStatus.BadResponse, d => new LcmBadResponseException(d)),
-            Subclass.Of(LcmStatus.Rejected, d => new LcmRejectedException(d)),
-            Subclass.Of(LcmStatus.Internal, d => new LcmInternalException(d)),
+            Subclass.Of(LcmStatus.InvalidArgument, (d, h) => new LcmInvalidArgumentException(d)),
+            Subclass.Of(LcmStatus.Config, (d, h) => new LcmConfigException(d, h)),
+            Subclass.Of(LcmStatus.Connect, (d, h) => new LcmConnectException(d)),
+            Subclass.Of(LcmStatus.Timeout, (d, h) => new LcmTimeoutException(d)),
+            Subclass.Of(LcmStatus.HttpStatus, (d, h) => new LcmHttpStatusException(d)),
+            Subclass.Of(LcmStatus.BadResponse, (d, h) => new LcmBadResponseException(d)),
+            Subclass.Of(LcmStatus.Rejected, (d, h) => new LcmRejectedException(d)),
+            Subclass.Of(LcmStatus.Internal, (d, h) => new LcmInternalException(d)),
         };
 
         /// <summary>
         /// The exception for <paramref name="status"/>: its subclass when this version
-        /// has one, this class for any other status.
+        /// has one, this class for any other status. A configuration error gets the hint
+        /// <paramref name="hinter"/> (<see cref="Hints"/>: the default client's or an
+        /// <see cref="LcmClient"/>'s) makes of its message.
         /// </summary>
-        internal static LcmException For(LcmStatus status, string detail)
+        internal static LcmException For(LcmStatus status, string detail, Func<string, string> hinter = null)
         {
+            var hint = status == LcmStatus.Config && hinter != null ? hinter(detail) : null;
             foreach (var subclass in Subclasses)
             {
-                if (subclass.Status == status) return subclass.Create(detail);
+                if (subclass.Status == status) return subclass.Create(detail, hint);
             }
-            return new LcmException(status, detail);
+            return new LcmException(status, detail, hint);
         }
 
         private static LcmStatus StatusOf(Type raisedFor)
@@ -283,12 +311,12 @@ namespace LcmOutcome
         {
             internal LcmStatus Status;
             internal Type Class;
-            internal Func<string, LcmException> Create;
+            internal Func<string, string, LcmException> Create;
 
             // Generic so that the class is named once, in the constructor call.
-            internal static Subclass Of<T>(LcmStatus status, Func<string, T> create) where T : LcmException
+            internal static Subclass Of<T>(LcmStatus status, Func<string, string, T> create) where T : LcmException
             {
-                return new Subclass { Status = status, Class = typeof(T), Create = d => create(d) };
+                return new Subclass { Status = status, Class = typeof(T), Create = (d, h) => create(d, h) };
             }
         }
     }
@@ -300,11 +328,17 @@ namespace LcmOutcome
         public LcmInvalidArgumentException(string detail) : base(typeof(LcmInvalidArgumentException), detail) { }
     }
 
-    /// <summary><see cref="LcmStatus.Config"/>: missing or bad configuration; nothing was sent.</summary>
+    /// <summary>
+    /// <see cref="LcmStatus.Config"/>: missing or bad configuration; nothing was sent.
+    /// When the message names an option to set, <see cref="LcmException.Hint"/> says how.
+    /// </summary>
     public sealed class LcmConfigException : LcmException
     {
         /// <summary>Wraps the library's message.</summary>
         public LcmConfigException(string detail) : base(typeof(LcmConfigException), detail) { }
+
+        /// <summary>Wraps the library's message, with a hint (null: none).</summary>
+        public LcmConfigException(string detail, string hint) : base(typeof(LcmConfigException), detail, hint) { }
     }
 
     /// <summary><see cref="LcmStatus.Connect"/>: not delivered; safe to send again.</summary>
@@ -335,11 +369,53 @@ namespace LcmOutcome
         public LcmBadResponseException(string detail) : base(typeof(LcmBadResponseException), detail) { }
     }
 
-    /// <summary><see cref="LcmStatus.Rejected"/>: LCM answered <c>success: false</c>.</summary>
+    /// <summary>
+    /// <see cref="LcmStatus.Rejected"/>: LCM answered <c>success: false</c>, with its
+    /// error object in <see cref="LcmType"/>, <see cref="LcmMessage"/> and
+    /// <see cref="LcmDetail"/>.
+    /// </summary>
     public sealed class LcmRejectedException : LcmException
     {
-        /// <summary>Wraps the library's message.</summary>
-        public LcmRejectedException(string detail) : base(typeof(LcmRejectedException), detail) { }
+        // The library's message (src/message.rs):
+        //   LCM rejected the outcome (success: false): type "T", message "M", detail "D"
+        // with each part present only when LCM sent it, in this order, joined by ", ".
+        // Quotes in the values are not escaped, so each value ends at the quote that the
+        // next part, or the end, follows; detail, the last, runs to the final quote. A
+        // message of another form (a reworded library) leaves the fields null.
+        private static readonly Regex Fields = new Regex(
+            @"LCM rejected the outcome \(success: false\): " +
+            @"(?:type ""(?<type>.*?)""(?:, |\z))?" +
+            @"(?:message ""(?<message>.*?)""(?:, |\z))?" +
+            @"(?:detail ""(?<detail>.*)"")?\z",
+            RegexOptions.Singleline);
+
+        /// <summary>Wraps the library's message, reading LCM's fields from it.</summary>
+        public LcmRejectedException(string detail) : base(typeof(LcmRejectedException), detail)
+        {
+            var found = Fields.Match(detail ?? "");
+            LcmType = Field(found, "type");
+            LcmMessage = Field(found, "message");
+            LcmDetail = Field(found, "detail");
+        }
+
+        /// <summary>LCM's <c>error.type</c>, e.g. <c>"WS_Error"</c>; null when LCM sent none.</summary>
+        /// <remarks>
+        /// The three fields are read back from the library's message, so they are as it
+        /// shows them: at most 80 bytes, cut with <c>"..."</c>, control characters
+        /// escaped (<c>\n</c>, <c>\x1b</c>). An empty field counts as none.
+        /// </remarks>
+        public string LcmType { get; private set; }
+
+        /// <summary>LCM's <c>error.message</c>, e.g. <c>"Invalid Call ID."</c>; null when LCM sent none.</summary>
+        public string LcmMessage { get; private set; }
+
+        /// <summary>LCM's <c>error.detail</c>, e.g. <c>"Invalid Call ID:123"</c>; null when LCM sent none.</summary>
+        public string LcmDetail { get; private set; }
+
+        private static string Field(Match found, string name)
+        {
+            return found.Success && found.Groups[name].Success ? found.Groups[name].Value : null;
+        }
     }
 
     /// <summary><see cref="LcmStatus.Internal"/>: a bug in the library; the process stays alive.</summary>
@@ -347,6 +423,217 @@ namespace LcmOutcome
     {
         /// <summary>Wraps the library's message.</summary>
         public LcmInternalException(string detail) : base(typeof(LcmInternalException), detail) { }
+    }
+
+    /// <summary>
+    /// No usable native library: the runtime could not load <c>lcm_outcome</c>
+    /// (<see cref="Exception.InnerException"/> is its <see cref="DllNotFoundException"/>), or
+    /// the library it loaded lacks a function this file calls, being older than it (an
+    /// <see cref="EntryPointNotFoundException"/>). The message lists where the runtime looks
+    /// and how to point it at the library. It is a <see cref="DllNotFoundException"/>, so
+    /// code that catches that still does.
+    /// </summary>
+    public sealed class LcmLibraryNotFoundException : DllNotFoundException
+    {
+        private LcmLibraryNotFoundException(string message, Exception inner, string[] places)
+            : base(message, inner)
+        {
+            SearchPlaces = Array.AsReadOnly(places);
+        }
+
+        /// <summary>The library's file name on this platform, e.g. <c>liblcm_outcome.so</c>.</summary>
+        public string LibraryFileName
+        {
+            get { return LibrarySearch.FileName; }
+        }
+
+        /// <summary>Where the runtime looks for the library, in its order, as the message lists them.</summary>
+        public ReadOnlyCollection<string> SearchPlaces { get; private set; }
+
+        internal static LcmLibraryNotFoundException NotFound(DllNotFoundException e)
+        {
+            var places = LibrarySearch.Places();
+            return new LcmLibraryNotFoundException(
+                "cannot load the native library \"lcm_outcome\" (" + LibrarySearch.FileName +
+                "); the runtime looked in:\n" + LibrarySearch.Bullets(places) + LibrarySearch.Remedy() +
+                "\n(the runtime's error: " + e.Message + ")", e, places);
+        }
+
+        internal static LcmLibraryNotFoundException TooOld(EntryPointNotFoundException e)
+        {
+            var places = LibrarySearch.Places();
+            return new LcmLibraryNotFoundException(
+                "the native library \"lcm_outcome\" that the runtime loaded lacks a function " +
+                "LcmOutcome.cs calls: it is older than this file. Use the library of the same " +
+                "version; the runtime took the first " + LibrarySearch.FileName + " it found in:\n" +
+                LibrarySearch.Bullets(places) + LibrarySearch.Remedy() +
+                "\n(the runtime's error: " + e.Message + ")", e, places);
+        }
+    }
+
+    /// <summary>
+    /// How does a C# user set the option an <see cref="LcmConfigException"/> names? The
+    /// library's messages name the option ("configure the 'endpoint' option"), never the
+    /// way to set it, which is each language's own; this adds the C# way for the client
+    /// that threw: an <see cref="LcmClient"/> or the default client, <see cref="Lcm"/>,
+    /// which alone reads the <c>LCM_&lt;KEY&gt;</c> environment variables.
+    /// </summary>
+    internal static class Hints
+    {
+        // The library's two wordings of "this option needs a value": "configure the
+        // 'endpoint' option" (no endpoint; a bad LCM_<KEY> variable) and "set the outbox
+        // option" (Flush or OutboxCount without an outbox). A message naming an option
+        // in neither form gets no hint rather than a guess.
+        private static readonly Regex NamedOption =
+            new Regex(@"\bconfigure the '([a-z_]+)' option\b|\bset the ([a-z_]+) option\b");
+
+        /// <summary>The hint for an <see cref="LcmClient"/>'s error, or null.</summary>
+        internal static string ForClient(string detail)
+        {
+            var option = OptionNamed(detail);
+            if (option == null) return null;
+            var hint = "call client.Configure(\"" + option + "\", ...) on the LcmClient";
+            // "the default client also reads LCM_ENDPOINT": true, but not of this client.
+            if (detail.Contains(EnvVar(option)))
+                hint += " (an LcmClient does not read " + EnvVar(option) + ")";
+            return hint;
+        }
+
+        /// <summary>The hint for an error of the default client (<see cref="Lcm"/>), or null.</summary>
+        internal static string ForDefaultClient(string detail)
+        {
+            var option = OptionNamed(detail);
+            if (option == null) return null;
+            var hint = "call Lcm.Configure(\"" + option + "\", ...)";
+            // When the variable is what is wrong, the message already says to fix it.
+            if (!detail.Contains("environment variable " + EnvVar(option)))
+                hint += " or set " + EnvVar(option);
+            return hint;
+        }
+
+        private static string OptionNamed(string detail)
+        {
+            var found = NamedOption.Match(detail ?? "");
+            if (!found.Success) return null;
+            return found.Groups[1].Success ? found.Groups[1].Value : found.Groups[2].Value;
+        }
+
+        private static string EnvVar(string option)
+        {
+            return "LCM_" + option.ToUpperInvariant();
+        }
+    }
+
+    /// <summary>
+    /// Where does the runtime look for the native library, and how is it pointed at it?
+    /// For <see cref="LcmLibraryNotFoundException"/>'s message: Mono and .NET both try a
+    /// dllmap or resolver first (Mono's config files; .NET's NativeLibrary resolver), then
+    /// the program's directory, then the operating system's loader.
+    /// </summary>
+    internal static class LibrarySearch
+    {
+        private static bool Windows
+        {
+            get { return Path.DirectorySeparatorChar == '\\'; }
+        }
+
+        // Mono and .NET Core report macOS as Unix; its system folders tell it apart.
+        private static bool MacOS
+        {
+            get
+            {
+                return Environment.OSVersion.Platform == PlatformID.MacOSX ||
+                    (!Windows && Directory.Exists("/System/Library/CoreServices"));
+            }
+        }
+
+        private static bool Mono
+        {
+            get { return Type.GetType("Mono.Runtime") != null; }
+        }
+
+        internal static string FileName
+        {
+            get { return Windows ? "lcm_outcome.dll" : MacOS ? "liblcm_outcome.dylib" : "liblcm_outcome.so"; }
+        }
+
+        internal static string[] Places()
+        {
+            var places = new System.Collections.Generic.List<string>();
+            if (Mono)
+                places.Add("a Mono <dllmap dll=\"lcm_outcome\" .../> in " + ConfigFile() +
+                           " or in Mono's own config file");
+            places.Add("beside the program: " + string.Join(" and ", ProgramDirectories()));
+            if (Windows)
+            {
+                places.Add("the system directories (System32, the Windows directory)");
+                places.Add("the current directory: " + Environment.CurrentDirectory);
+                places.Add("the directories on PATH");
+            }
+            else
+            {
+                var variable = MacOS ? "DYLD_LIBRARY_PATH" : "LD_LIBRARY_PATH";
+                var value = Environment.GetEnvironmentVariable(variable);
+                places.Add(string.IsNullOrEmpty(value)
+                    ? "the directories on " + variable + " (not set)"
+                    : "the directories on " + variable + ": " + value);
+                places.Add(MacOS
+                    ? "the system's library directories (/usr/local/lib, /usr/lib)"
+                    : "the system's library directories (the ld.so cache of /etc/ld.so.conf, /lib, /usr/lib)");
+            }
+            return places.ToArray();
+        }
+
+        internal static string Bullets(string[] places)
+        {
+            var text = new StringBuilder();
+            foreach (var place in places) text.Append("  - ").Append(place).Append('\n');
+            return text.ToString();
+        }
+
+        internal static string Remedy()
+        {
+            if (Windows)
+                return "Put lcm_outcome.dll beside the program's .exe, or add its directory to PATH.";
+            var variable = MacOS ? "DYLD_LIBRARY_PATH" : "LD_LIBRARY_PATH";
+            var remedy = "Put " + FileName + " beside the program, add its directory to " + variable +
+                ", or install it in a system library directory" + (MacOS ? "" : " (then run ldconfig)");
+            if (Mono)
+                remedy += "; or map the name to its path in " + ConfigFile() +
+                    ": <configuration><dllmap dll=\"lcm_outcome\" target=\"/path/to/" + FileName +
+                    "\"/></configuration>";
+            return remedy + ".";
+        }
+
+        private static string[] ProgramDirectories()
+        {
+            var directories = new System.Collections.Generic.List<string>();
+            Add(directories, AppDomain.CurrentDomain.BaseDirectory);
+            Add(directories, DirectoryOf(typeof(LibrarySearch).Assembly));
+            return directories.ToArray();
+        }
+
+        private static void Add(System.Collections.Generic.List<string> directories, string directory)
+        {
+            if (string.IsNullOrEmpty(directory)) return;
+            var full = Path.GetFullPath(directory).TrimEnd(Path.DirectorySeparatorChar);
+            if (!directories.Contains(full)) directories.Add(full);
+        }
+
+        // Assembly.Location is empty for an assembly loaded from bytes or bundled in a
+        // single-file program.
+        private static string DirectoryOf(Assembly assembly)
+        {
+            var location = assembly == null ? null : assembly.Location;
+            return string.IsNullOrEmpty(location) ? null : Path.GetDirectoryName(location);
+        }
+
+        private static string ConfigFile()
+        {
+            var entry = Assembly.GetEntryAssembly();
+            var location = entry == null ? null : entry.Location;
+            return string.IsNullOrEmpty(location) ? "YourProgram.exe.config" : location + ".config";
+        }
     }
 
     /// <summary>
@@ -363,7 +650,7 @@ namespace LcmOutcome
         /// </summary>
         public static string Version
         {
-            get { return Native.DecodeCString(Native.lcm_version()); }
+            get { return Native.DecodeCString(Native.Call(() => Native.lcm_version())); }
         }
 
         /// <summary>
@@ -373,7 +660,7 @@ namespace LcmOutcome
         /// </summary>
         public static string StatusName(LcmStatus status)
         {
-            return Native.DecodeCString(Native.lcm_status_name((int)status));
+            return Native.DecodeCString(Native.Call(() => Native.lcm_status_name((int)status)));
         }
 
         /// <summary>
@@ -401,12 +688,13 @@ namespace LcmOutcome
         /// </summary>
         /// <exception cref="LcmConfigException">Unknown key or bad value; the setting is unchanged.</exception>
         /// <exception cref="LcmInvalidArgumentException">A null key or value, or one holding a NUL character or a lone surrogate.</exception>
+        /// <exception cref="LcmLibraryNotFoundException">No usable native library (as from every method of <see cref="Lcm"/> and <see cref="LcmClient"/>).</exception>
         public static void Configure(string key, string value)
         {
-            Native.CheckText("key", key);
-            Native.CheckText("value", value);
+            Native.CheckOption(key, value);
             var err = Native.ErrorBuffer();
-            Native.ThrowUnlessOk(Native.lcm_configure(key, value, err, (UIntPtr)err.Length), err);
+            var status = Native.Call(() => Native.lcm_configure(key, value, err, (UIntPtr)err.Length));
+            Native.ThrowUnlessOk(status, err, Hints.ForDefaultClient);
         }
 
         /// <summary>
@@ -444,10 +732,10 @@ namespace LcmOutcome
             LogDispatch.RefuseInsideHandler();
             Native.CheckOutcomeTexts(callId, accountNumber, outcomeId, userId, agentComments);
             var err = Native.ErrorBuffer();
-            var status = Native.lcm_set_outcome(callId, accountNumber, outcomeId, leadScore,
-                                                userId, agentComments, targetAmount,
-                                                err, (UIntPtr)err.Length);
-            return Native.OutcomeResult(status, err);
+            var status = Native.Call(() => Native.lcm_set_outcome(
+                callId, accountNumber, outcomeId, leadScore, userId, agentComments, targetAmount,
+                err, (UIntPtr)err.Length));
+            return Native.OutcomeResult(status, err, Hints.ForDefaultClient);
         }
 
         /// <summary>
@@ -468,10 +756,10 @@ namespace LcmOutcome
         public static LcmFlushResult Flush(int timeoutMs = 10000)
         {
             var err = Native.ErrorBuffer();
-            UIntPtr delivered, pending, dead;
-            var status = Native.lcm_outbox_flush(timeoutMs, out delivered, out pending, out dead,
-                                                 err, (UIntPtr)err.Length);
-            return Native.FlushResult(status, err, delivered, pending, dead);
+            UIntPtr delivered = UIntPtr.Zero, pending = UIntPtr.Zero, dead = UIntPtr.Zero;
+            var status = Native.Call(() => Native.lcm_outbox_flush(
+                timeoutMs, out delivered, out pending, out dead, err, (UIntPtr)err.Length));
+            return Native.FlushResult(status, err, delivered, pending, dead, Hints.ForDefaultClient);
         }
 
         /// <summary>
@@ -482,9 +770,10 @@ namespace LcmOutcome
         public static LcmOutboxCount OutboxCount()
         {
             var err = Native.ErrorBuffer();
-            UIntPtr pending, dead;
-            var status = Native.lcm_outbox_count(out pending, out dead, err, (UIntPtr)err.Length);
-            return Native.CountResult(status, err, pending, dead);
+            UIntPtr pending = UIntPtr.Zero, dead = UIntPtr.Zero;
+            var status = Native.Call(() => Native.lcm_outbox_count(
+                out pending, out dead, err, (UIntPtr)err.Length));
+            return Native.CountResult(status, err, pending, dead, Hints.ForDefaultClient);
         }
 
         /// <summary><c>LCM_LOG_ERROR</c> (1): problems the operator must fix.</summary>
@@ -558,7 +847,7 @@ namespace LcmOutcome
             var err = Native.ErrorBuffer();
             // Returned as a SafeHandle by the marshaller itself, so that no exception
             // can come between the native allocation and its owner.
-            handle = Native.lcm_client_new(err, (UIntPtr)err.Length);
+            handle = Native.Call(() => Native.lcm_client_new(err, (UIntPtr)err.Length));
             if (handle.IsInvalid)
             {
                 handle.Dispose();
@@ -577,11 +866,10 @@ namespace LcmOutcome
         /// <exception cref="ObjectDisposedException">The client was disposed.</exception>
         public void Configure(string key, string value)
         {
-            Native.CheckText("key", key);
-            Native.CheckText("value", value);
+            Native.CheckOption(key, value);
             var err = Native.ErrorBuffer();
             var status = WithHandle(c => Native.lcm_client_configure(c, key, value, err, (UIntPtr)err.Length));
-            Native.ThrowUnlessOk(status, err);
+            Native.ThrowUnlessOk(status, err, Hints.ForClient);
         }
 
         /// <summary>
@@ -610,7 +898,7 @@ namespace LcmOutcome
             var status = WithHandle(c => Native.lcm_client_set_outcome(
                 c, callId, accountNumber, outcomeId, leadScore, userId, agentComments,
                 targetAmount, err, (UIntPtr)err.Length));
-            return Native.OutcomeResult(status, err);
+            return Native.OutcomeResult(status, err, Hints.ForClient);
         }
 
         /// <summary>
@@ -626,7 +914,7 @@ namespace LcmOutcome
             UIntPtr delivered = UIntPtr.Zero, pending = UIntPtr.Zero, dead = UIntPtr.Zero;
             var status = WithHandle(c => Native.lcm_client_outbox_flush(
                 c, timeoutMs, out delivered, out pending, out dead, err, (UIntPtr)err.Length));
-            return Native.FlushResult(status, err, delivered, pending, dead);
+            return Native.FlushResult(status, err, delivered, pending, dead, Hints.ForClient);
         }
 
         /// <summary>
@@ -641,7 +929,7 @@ namespace LcmOutcome
             UIntPtr pending = UIntPtr.Zero, dead = UIntPtr.Zero;
             var status = WithHandle(c => Native.lcm_client_outbox_count(
                 c, out pending, out dead, err, (UIntPtr)err.Length));
-            return Native.CountResult(status, err, pending, dead);
+            return Native.CountResult(status, err, pending, dead, Hints.ForClient);
         }
 
         /// <summary>
@@ -692,7 +980,7 @@ namespace LcmOutcome
                 {
                     throw new ObjectDisposedException(typeof(LcmClient).FullName);
                 }
-                return call(handle.DangerousGetHandle());
+                return Native.Call(() => call(handle.DangerousGetHandle()));
             }
             finally
             {
@@ -743,7 +1031,7 @@ namespace LcmOutcome
             while (true)
             {
                 var wanted = Volatile.Read(ref handler);
-                Native.lcm_set_log_callback(wanted != null ? Callback : null, IntPtr.Zero);
+                Native.Call(() => Native.lcm_set_log_callback(wanted != null ? Callback : null, IntPtr.Zero));
                 if (ReferenceEquals(Volatile.Read(ref handler), wanted)) return;
             }
         }
@@ -914,17 +1202,50 @@ namespace LcmOutcome
             return Encoding.UTF8.GetString(bytes);
         }
 
-        internal static void ThrowUnlessOk(int status, byte[] err)
+        /// <summary>
+        /// Runs a call into the native library, turning the runtime's exceptions for a
+        /// missing library (<see cref="DllNotFoundException"/>, which names nothing but
+        /// "lcm_outcome") and for a library without the function, one older than this
+        /// file (<see cref="EntryPointNotFoundException"/>), into an
+        /// <see cref="LcmLibraryNotFoundException"/> that says where the runtime looks.
+        /// </summary>
+        internal static T Call<T>(Func<T> call)
+        {
+            try
+            {
+                return call();
+            }
+            catch (DllNotFoundException e) when (!(e is LcmLibraryNotFoundException))
+            {
+                throw LcmLibraryNotFoundException.NotFound(e);
+            }
+            catch (EntryPointNotFoundException e)
+            {
+                throw LcmLibraryNotFoundException.TooOld(e);
+            }
+        }
+
+        internal static void Call(Action call)
+        {
+            Call(() =>
+            {
+                call();
+                return 0;
+            });
+        }
+
+        // hinter: the hint of the client that called (Hints.ForClient, ForDefaultClient).
+        internal static void ThrowUnlessOk(int status, byte[] err, Func<string, string> hinter)
         {
             if (status != (int)LcmStatus.Ok)
-                throw LcmException.For((LcmStatus)status, ErrorText(err));
+                throw LcmException.For((LcmStatus)status, ErrorText(err), hinter);
         }
 
         /// <summary>SetOutcome's result: delivered, queued, or the status's exception.</summary>
-        internal static LcmResult OutcomeResult(int status, byte[] err)
+        internal static LcmResult OutcomeResult(int status, byte[] err, Func<string, string> hinter)
         {
             if (status == (int)LcmStatus.Queued) return LcmResult.QueuedWith(ErrorText(err));
-            ThrowUnlessOk(status, err);
+            ThrowUnlessOk(status, err, hinter);
             return LcmResult.Delivered;
         }
 
@@ -934,20 +1255,22 @@ namespace LcmOutcome
         /// outbox or a bug, where nothing was tried.
         /// </summary>
         internal static LcmFlushResult FlushResult(int status, byte[] err, UIntPtr delivered,
-                                                   UIntPtr pending, UIntPtr dead)
+                                                   UIntPtr pending, UIntPtr dead,
+                                                   Func<string, string> hinter)
         {
             var result = new LcmFlushResult(Count(delivered), Count(pending), Count(dead));
             if (status == (int)LcmStatus.Ok) return result;
-            var e = LcmException.For((LcmStatus)status, ErrorText(err));
+            var e = LcmException.For((LcmStatus)status, ErrorText(err), hinter);
             var nothingTried = status == (int)LcmStatus.InvalidArgument
                 || status == (int)LcmStatus.Config || status == (int)LcmStatus.Internal;
             if (!nothingTried) e.FlushResult = result;
             throw e;
         }
 
-        internal static LcmOutboxCount CountResult(int status, byte[] err, UIntPtr pending, UIntPtr dead)
+        internal static LcmOutboxCount CountResult(int status, byte[] err, UIntPtr pending, UIntPtr dead,
+                                                   Func<string, string> hinter)
         {
-            ThrowUnlessOk(status, err);
+            ThrowUnlessOk(status, err, hinter);
             return new LcmOutboxCount(Count(pending), Count(dead));
         }
 
@@ -956,14 +1279,15 @@ namespace LcmOutcome
             return checked((long)count.ToUInt64());
         }
 
-        // Two things a C# string may hold that the C side cannot receive faithfully:
-        // U+0000, which C reads as the end ("12\05" would be sent as "12"), and a lone
-        // UTF-16 surrogate, which the UTF-8 marshaller silently turns into U+FFFD. Both
-        // are refused here, as the library refuses what it cannot send as given. Null
-        // goes through: the library names the argument in its own message.
-        internal static void CheckText(string field, string text)
+        // Three things a C# string may be or hold that the C side cannot receive
+        // faithfully: null, which the library would name in C terms ("agent_comments is
+        // NULL"); U+0000, which C reads as the end ("12\05" would be sent as "12"); and a
+        // lone UTF-16 surrogate, which the UTF-8 marshaller silently turns into U+FFFD.
+        // All are refused here, named as the C# parameter, before anything is sent.
+        internal static void CheckText(string field, string text, string ifNull = null)
         {
-            if (text == null) return;
+            if (text == null)
+                throw new LcmInvalidArgumentException(field + " is null" + (ifNull ?? ""));
             for (int i = 0; i < text.Length; i++)
             {
                 char c = text[i];
@@ -985,11 +1309,17 @@ namespace LcmOutcome
                                                string outcomeId, string userId,
                                                string agentComments)
         {
-            CheckText("call_id", callId);
-            CheckText("account_number", accountNumber);
-            CheckText("outcome_id", outcomeId);
-            CheckText("user_id", userId);
-            CheckText("agent_comments", agentComments);
+            CheckText("callId", callId);
+            CheckText("accountNumber", accountNumber);
+            CheckText("outcomeId", outcomeId);
+            CheckText("userId", userId);
+            CheckText("agentComments", agentComments, "; pass \"\" for no comments");
+        }
+
+        internal static void CheckOption(string key, string value)
+        {
+            CheckText("key", key);
+            CheckText("value", value, "; pass \"\" to restore the option's default");
         }
     }
 }

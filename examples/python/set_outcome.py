@@ -22,7 +22,7 @@ try:
         "12345", "5|3|1|0|0|44|1", 1, user_id="testagent", agent_comments="Test comment"
     )
 except lcm_outcome.LcmError as e:
-    sys.exit(f"{e.status_name}: {e.message}")
+    sys.exit(str(e))  # "LCM_ERR_...: message", and a hint in Python terms when there is one
 if result.queued:
     # No failure: the outcome is the library's to deliver from now on.
     print(f"LCM_QUEUED: call 12345 queued as entry {result.entry_id}, will be delivered later")

@@ -20,6 +20,7 @@ namespace LcmOutcome.Tests
         private static int Main(string[] args)
         {
             if (args.Length == 2 && args[0] == LogTests.ChildArgument) return LogTests.Child(args[1]);
+            if (args.Length == 2 && args[0] == VocabularyTests.ChildArgument) return VocabularyTests.Child(args[1]);
             var runner = new Runner();
             runner.Add("version_and_status_names", VersionAndStatusNames);
             runner.Add("success_is_recorded", SuccessIsRecorded);
@@ -45,6 +46,13 @@ namespace LcmOutcome.Tests
             runner.Add("log_handler_that_throws_does_not_break_the_call", LogTests.ThrowingHandlerDoesNotBreakTheCall);
             runner.Add("log_handler_cannot_send", LogTests.SendingInsideTheHandlerIsRefused);
             runner.Add("log_handler_null_restores_stderr", LogTests.NullRestoresStderr);
+            runner.Add("hints_of_a_client", VocabularyTests.ClientHints);
+            runner.Add("hints_of_the_default_client", VocabularyTests.DefaultClientHints);
+            runner.Add("null_arguments_are_named_in_csharp", VocabularyTests.NullArgumentsAreNamedInCSharp);
+            runner.Add("rejected_carries_lcm_fields", VocabularyTests.RejectedCarriesLcmFields);
+            runner.Add("rejected_fields_read_back_from_the_message", VocabularyTests.RejectedFieldsReadBackFromTheMessage);
+            runner.Add("missing_library_is_explained", VocabularyTests.MissingLibraryIsExplained);
+            runner.Add("too_old_library_is_explained", VocabularyTests.TooOldLibraryIsExplained);
             return runner.Run(args);
         }
 
@@ -67,13 +75,14 @@ namespace LcmOutcome.Tests
         /// <typeparamref name="T"/> carrying <paramref name="status"/>, its name, and
         /// every one of <paramref name="words"/> in its detail.
         /// </summary>
-        private static T ExpectFailure<T>(LcmStatus status, Action action, params string[] words)
+        internal static T ExpectFailure<T>(LcmStatus status, Action action, params string[] words)
             where T : LcmException
         {
             var e = Assert.Throws<T>(action, typeof(T).Name);
             Assert.Equal(status, e.Status, "Status");
             Assert.Equal(Lcm.StatusName(status), e.StatusName, "StatusName");
-            Assert.Equal(e.StatusName + ": " + e.Detail, e.Message, "Message");
+            var hint = e.Hint == null ? "" : "; hint: " + e.Hint;
+            Assert.Equal(e.StatusName + ": " + e.Detail + hint, e.Message, "Message");
             foreach (var word in words) Assert.Contains(word, e.Detail, "Detail");
             return e;
         }
@@ -150,7 +159,7 @@ namespace LcmOutcome.Tests
                 ExpectFailure<LcmInvalidArgumentException>(LcmStatus.InvalidArgument,
                     () => client.SetOutcome("", Account, "1", 0, "testagent", "c", 0), "call_id");
                 ExpectFailure<LcmInvalidArgumentException>(LcmStatus.InvalidArgument,
-                    () => client.SetOutcome("dn-1", Account, "1", 0, null, "c", 0), "user_id is NULL");
+                    () => client.SetOutcome("dn-1", Account, "1", 0, null, "c", 0), "userId is null");
                 ExpectFailure<LcmInvalidArgumentException>(LcmStatus.InvalidArgument,
                     () => client.SetOutcome("dn-1", Account, "1", double.NaN, "testagent", "c", 0), "lead_score");
                 ExpectFailure<LcmInvalidArgumentException>(LcmStatus.InvalidArgument,
@@ -159,9 +168,9 @@ namespace LcmOutcome.Tests
                     () => client.SetOutcome("dn-1", Account, "1", 0, "testagent", new string('x', 64 * 1024 + 1), 0), "agent_comments");
                 // What UTF-8 marshalling would silently change is refused by the wrapper.
                 ExpectFailure<LcmInvalidArgumentException>(LcmStatus.InvalidArgument,
-                    () => client.SetOutcome("dn-1\0tail", Account, "1", 0, "testagent", "c", 0), "call_id contains a NUL character at index 4");
+                    () => client.SetOutcome("dn-1\0tail", Account, "1", 0, "testagent", "c", 0), "callId contains a NUL character at index 4");
                 ExpectFailure<LcmInvalidArgumentException>(LcmStatus.InvalidArgument,
-                    () => client.SetOutcome("dn-1", Account, "1", 0, "testagent", "half \uD83D pair", 0), "agent_comments is not valid Unicode");
+                    () => client.SetOutcome("dn-1", Account, "1", 0, "testagent", "half \uD83D pair", 0), "agentComments is not valid Unicode");
                 ExpectFailure<LcmInvalidArgumentException>(LcmStatus.InvalidArgument,
                     () => client.Configure("source", "a\0b"), "value contains a NUL");
                 Assert.Equal(0, sim.Recorded().Count, "outcomes recorded after invalid arguments");

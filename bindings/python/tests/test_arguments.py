@@ -25,8 +25,6 @@ class ArgumentChecks(unittest.TestCase):
         cases = [
             ("call_id", 12345, "call_id must be str, not int"),
             ("account_number", b"5|3", "account_number must be str, not bytes"),
-            ("user_id", None, "user_id must be str, not NoneType"),
-            ("agent_comments", None, "agent_comments must be str, not NoneType"),
             ("outcome_id", 1.0, "outcome_id must be str or int, not float"),
             ("outcome_id", True, "outcome_id must be str or int, not bool"),
             ("lead_score", "0", "lead_score must be a number, not str"),
@@ -38,6 +36,43 @@ class ArgumentChecks(unittest.TestCase):
                     self.send(**{name: value})
                 self.assertNotIsInstance(caught.exception, lcm_outcome.LcmError)
                 self.assertEqual(str(caught.exception), message)
+
+    def test_none_is_named_as_none_not_as_a_c_null(self) -> None:
+        cases = [
+            ("call_id", "call_id is None; it must be str"),
+            ("account_number", "account_number is None; it must be str"),
+            ("user_id", "user_id is None; it must be str"),
+            ("agent_comments", "agent_comments is None; it must be str"),
+            ("outcome_id", "outcome_id is None; it must be str or int"),
+            ("lead_score", "lead_score is None; it must be a number"),
+            ("target_amount", "target_amount is None; it must be a number"),
+        ]
+        for name, message in cases:
+            with self.subTest(name=name):
+                with self.assertRaises(TypeError) as caught:
+                    self.send(**{name: None})
+                self.assertEqual(str(caught.exception), message)
+                # The default client checks the same way, before the library is called.
+                with self.assertRaises(TypeError) as caught:
+                    lcm_outcome.set_outcome(**{**SAMPLE, name: None})
+                self.assertEqual(str(caught.exception), message)
+
+    def test_none_in_configure_and_flush(self) -> None:
+        for configure in (self.client.configure, lcm_outcome.configure):
+            with self.subTest(configure=configure):
+                with self.assertRaises(TypeError) as caught:
+                    configure("source", None)  # type: ignore[arg-type]
+                self.assertEqual(
+                    str(caught.exception),
+                    "the value of option 'source' is None; it must be str or int "
+                    '("" restores the default)',
+                )
+                with self.assertRaises(TypeError) as caught:
+                    configure(None, "x")  # type: ignore[arg-type]
+                self.assertEqual(str(caught.exception), "key is None; it must be str")
+        with self.assertRaises(TypeError) as caught:
+            self.client.flush(None)  # type: ignore[arg-type]
+        self.assertEqual(str(caught.exception), "timeout_ms is None; it must be int")
 
     def test_user_id_is_a_required_keyword(self) -> None:
         with self.assertRaises(TypeError):
@@ -99,6 +134,16 @@ class ArgumentChecks(unittest.TestCase):
             (copy.status, copy.status_name, copy.message),
             (7, "LCM_ERR_REJECTED", "Invalid Call ID."),
         )
+        rejected = lcm_outcome.error_for(
+            7,
+            "LCM_ERR_REJECTED",
+            'LCM rejected the outcome (success: false): type "WS_Error", message "m", detail "d"',
+        )
+        copy = pickle.loads(pickle.dumps(rejected))
+        self.assertEqual((copy.lcm_type, copy.lcm_message, copy.lcm_detail), ("WS_Error", "m", "d"))
+        hinted = lcm_outcome.error_for(2, "LCM_ERR_CONFIG", "m", hint="do this")
+        copy = pickle.loads(pickle.dumps(hinted))
+        self.assertEqual((copy.hint, str(copy)), ("do this", "LCM_ERR_CONFIG: m; hint: do this"))
         missing = lcm_outcome.LibraryNotFoundError([("somewhere", "no such file")])
         self.assertEqual(pickle.loads(pickle.dumps(missing)).attempts, missing.attempts)
 

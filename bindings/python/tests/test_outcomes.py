@@ -82,7 +82,8 @@ class RaisesOneClassPerStatus(unittest.TestCase):
         self.assertEqual((error.status, error.status_name), (status, name))
         for word in words:
             self.assertIn(word, error.message)
-        self.assertEqual(str(error), f"{name}: {error.message}")
+        hint = "" if error.hint is None else f"; hint: {error.hint}"
+        self.assertEqual(str(error), f"{name}: {error.message}{hint}")
         return error
 
     def test_invalid_argument_names_the_argument_and_sends_nothing(self) -> None:
@@ -203,6 +204,12 @@ class RaisesOneClassPerStatus(unittest.TestCase):
             )
             self.assertEqual([r["callid"] for r in sim.records()], ["12345"])
         self.assertNotIn("\0", error.message)
+        # LCM's error object, field by field.
+        self.assertEqual(
+            (error.lcm_type, error.lcm_message, error.lcm_detail),
+            ("WS_Error", "Invalid Call ID.", "Invalid Call ID:99999"),
+        )
+        self.assertIsNone(error.hint)
 
     def test_status_names_come_from_the_library(self) -> None:
         # The binding's table against the loaded library; tests/bindings_agree.rs

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from typing import Union
 
-from . import _arguments, _client, _logs, _results
+from . import _arguments, _client, _hints, _logs, _results
 from ._arguments import Number, OptionValue
 from ._client import COUNT_DOC, FLUSH_DOC, OPTIONS_DOC, OUTCOME_DOC, Client
 from ._errors import (
@@ -135,7 +135,7 @@ def configure(key: str, value: OptionValue) -> None:
     key_bytes, value_bytes = _arguments.option(key, value)
     library = load_library()
     status, message = library.configure(key_bytes, value_bytes)
-    _client.check_status(library, status, message)
+    _client.check_status(library, status, message, _hints.for_default_client)
 
 
 configure.__doc__ = (configure.__doc__ or "") + OPTIONS_DOC
@@ -158,7 +158,7 @@ def set_outcome(
     )
     library = load_library()
     status, message = library.set_outcome(*args)
-    return _results.outcome_result(library, status, message)
+    return _results.outcome_result(library, status, message, _hints.for_default_client)
 
 
 set_outcome.__doc__ = (set_outcome.__doc__ or "") + OUTCOME_DOC
@@ -169,7 +169,7 @@ def flush(timeout_ms: int = 10000) -> FlushResult:
     timeout = _results.timeout_arg(timeout_ms)
     library = load_library()
     status, message, counts = library.outbox_flush(timeout)
-    return _results.flush_result(library, status, message, counts)
+    return _results.flush_result(library, status, message, counts, _hints.for_default_client)
 
 
 flush.__doc__ = (flush.__doc__ or "") + FLUSH_DOC
@@ -179,7 +179,7 @@ def outbox_count() -> OutboxCount:
     """What the default client's outbox holds (``lcm_outbox_count``)."""
     library = load_library()
     status, message, counts = library.outbox_count()
-    return _results.count_result(library, status, message, counts)
+    return _results.count_result(library, status, message, counts, _hints.for_default_client)
 
 
 outbox_count.__doc__ = (outbox_count.__doc__ or "") + COUNT_DOC

@@ -1,8 +1,10 @@
 """Python values to the C API's arguments: UTF-8 strings without NUL, doubles.
 
-Only what Python can get wrong is checked here (types, NUL characters, text that
-is not encodable). Emptiness, length and finiteness are the library's checks, so
-that their messages are the same from every language.
+Only what Python can get wrong is checked here (types, ``None``, NUL characters,
+text that is not encodable). Emptiness, length and finiteness are the library's
+checks, so that their messages are the same from every language. ``None`` is named
+as such ("agent_comments is None"): ctypes would pass it as a NULL pointer, and the
+library's answer would speak C ("agent_comments is NULL").
 """
 
 from __future__ import annotations
@@ -18,8 +20,14 @@ Number = Union[int, float, decimal.Decimal]
 OptionValue = Union[str, int, "os.PathLike[str]"]
 
 
+def _refuse_none(name: str, value: object, wanted: str) -> None:
+    if value is None:
+        raise TypeError(f"{name} is None; it must be {wanted}")
+
+
 def text(name: str, value: object) -> bytes:
     """``value`` as NUL-terminable UTF-8, for the argument called ``name``."""
+    _refuse_none(name, value, "str")
     if not isinstance(value, str):
         raise TypeError(f"{name} must be str, not {type(value).__name__}")
     if "\0" in value:
@@ -36,6 +44,7 @@ def text(name: str, value: object) -> bytes:
 
 def outcome_id(value: object) -> bytes:
     """An outcome id given as ``str`` or ``int`` (sent as its decimal string)."""
+    _refuse_none("outcome_id", value, "str or int")
     if isinstance(value, int) and not isinstance(value, bool):
         return str(value).encode("ascii")
     if isinstance(value, str):
@@ -45,6 +54,7 @@ def outcome_id(value: object) -> bytes:
 
 def number(name: str, value: object) -> float:
     """A real number (``int``, ``float``, ``Decimal``, ...) as a C double."""
+    _refuse_none(name, value, "a number")
     if isinstance(value, bool) or not isinstance(value, (numbers.Real, decimal.Decimal)):
         raise TypeError(f"{name} must be a number, not {type(value).__name__}")
     try:
@@ -56,6 +66,8 @@ def number(name: str, value: object) -> float:
 def option(key: object, value: object) -> Tuple[bytes, bytes]:
     """A configuration key and its value (``str``, ``int`` for numeric options, or a
     path object for ``ca_file``)."""
+    key_bytes = text("key", key)
+    _refuse_none(f"the value of option {key!r}", value, 'str or int ("" restores the default)')
     if isinstance(value, os.PathLike):
         value = os.fspath(value)
     if isinstance(value, int) and not isinstance(value, bool):
@@ -64,7 +76,7 @@ def option(key: object, value: object) -> Tuple[bytes, bytes]:
         raise TypeError(
             f"the value of option {key!r} must be str or int, not {type(value).__name__}"
         )
-    return text("key", key), text(f"the value of option {key!r}", value)
+    return key_bytes, text(f"the value of option {key!r}", value)
 
 
 def outcome(

@@ -8,9 +8,10 @@ import weakref
 from types import TracebackType
 from typing import Optional, Type, Union
 
-from . import _arguments, _logs, _results
+from . import _arguments, _hints, _logs, _results
 from ._arguments import Number, OptionValue
-from ._errors import LCM_OK, ClientClosedError, InternalError, error_for
+from ._errors import LCM_OK, ClientClosedError, InternalError
+from ._hints import Hinter
 from ._library import Library, find_and_load, load_library
 from ._results import FlushResult, OutboxCount, SetOutcomeResult
 
@@ -113,11 +114,12 @@ COUNT_DOC = """
 LibraryChoice = Union[Library, str, "os.PathLike[str]", None]
 
 
-def check_status(library: Library, status: int, message: str) -> None:
+def check_status(library: Library, status: int, message: str, hinter: Hinter) -> None:
     """Raises the :class:`LcmError` subclass of ``status`` unless it is ``LCM_OK``: the
-    status handling of the default client and of :class:`Client` alike."""
+    status handling of the default client and of :class:`Client` alike, each with its
+    own ``hinter``."""
     if status != LCM_OK:
-        raise error_for(status, library.status_name(status), message)
+        raise _results.library_error(library, status, message, hinter)
 
 
 class Client:
@@ -226,7 +228,7 @@ class Client:
             status, message = self._lib.client_configure(handle, key_bytes, value_bytes)
         finally:
             self._leave()
-        check_status(self._lib, status, message)
+        check_status(self._lib, status, message, _hints.for_client)
 
     configure.__doc__ = (configure.__doc__ or "") + OPTIONS_DOC
 
@@ -251,7 +253,7 @@ class Client:
             status, message = self._lib.client_set_outcome(handle, *args)
         finally:
             self._leave()
-        return _results.outcome_result(self._lib, status, message)
+        return _results.outcome_result(self._lib, status, message, _hints.for_client)
 
     set_outcome.__doc__ = (set_outcome.__doc__ or "") + OUTCOME_DOC
 
@@ -263,7 +265,7 @@ class Client:
             status, message, counts = self._lib.client_outbox_flush(handle, timeout)
         finally:
             self._leave()
-        return _results.flush_result(self._lib, status, message, counts)
+        return _results.flush_result(self._lib, status, message, counts, _hints.for_client)
 
     flush.__doc__ = (flush.__doc__ or "") + FLUSH_DOC
 
@@ -274,7 +276,7 @@ class Client:
             status, message, counts = self._lib.client_outbox_count(handle)
         finally:
             self._leave()
-        return _results.count_result(self._lib, status, message, counts)
+        return _results.count_result(self._lib, status, message, counts, _hints.for_client)
 
     outbox_count.__doc__ = (outbox_count.__doc__ or "") + COUNT_DOC
 

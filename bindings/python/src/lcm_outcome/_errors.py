@@ -4,6 +4,7 @@ statuses that are results, ``LCM_OK`` and ``LCM_QUEUED``, raise nothing."""
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Callable, Dict, Optional, Type, TypeVar
 
 if TYPE_CHECKING:
@@ -59,19 +60,31 @@ class LcmError(Exception):
         status_name: its name, as ``lcm_status_name()`` gives it.
         message: the library's message (what went wrong, naming the argument,
             option or server answer involved).
+        hint: how to set, in Python, the option the message names (a
+            :class:`ConfigError` such as "endpoint is not set"), e.g. ``"pass
+            endpoint=... to lcm_outcome.Client() or call client.configure('endpoint',
+            ...)"``; ``None`` when the message names none. The library's message
+            names options, not how a language sets them.
         flush_result: raised by ``flush`` after deliveries were tried, the outbox's
             :class:`~lcm_outcome.FlushResult` (what was delivered, what is still
             pending); ``None`` otherwise.
 
-    ``str(error)`` is ``"<status_name>: <message>"``.
+    ``str(error)`` is ``"<status_name>: <message>"``, followed by ``"; hint:
+    <hint>"`` when there is a hint.
     """
 
     status: int = -1
     status_name: str = "LCM_UNKNOWN_STATUS"
+    hint: Optional[str] = None
     flush_result: Optional["FlushResult"] = None
 
     def __init__(
-        self, message: str, status: Optional[int] = None, status_name: Optional[str] = None
+        self,
+        message: str,
+        status: Optional[int] = None,
+        status_name: Optional[str] = None,
+        *,
+        hint: Optional[str] = None,
     ) -> None:
         super().__init__(message, status, status_name)
         self.message = message
@@ -79,9 +92,13 @@ class LcmError(Exception):
             self.status = status
         if status_name is not None:
             self.status_name = status_name
+        # An instance attribute, so that pickling (which keeps __dict__) keeps it.
+        if hint is not None:
+            self.hint = hint
 
     def __str__(self) -> str:
-        return f"{self.status_name}: {self.message}"
+        text = f"{self.status_name}: {self.message}"
+        return text if self.hint is None else f"{text}; hint: {self.hint}"
 
 
 # Filled by @_raised_for: the class of each error status, for error_for.
@@ -158,10 +175,50 @@ class BadResponseError(LcmError):
     recorded; the endpoint is probably not LCM's ``SetCallOutcomeWithComments``."""
 
 
+# The library's LCM_ERR_REJECTED message (src/message.rs):
+#   LCM rejected the outcome (success: false): type "T", message "M", detail "D"
+# with each part present only when LCM sent it, in this order, joined by ", ". The
+# values are not escaped for quotes, so each one ends at the quote that the next part,
+# or the end of the text, follows; detail, the last, takes everything up to the final
+# quote. A message in another form (a reworded library) leaves the fields None.
+_REJECTED = re.compile(
+    r'LCM rejected the outcome \(success: false\): '
+    r'(?:type "(?P<type>.*?)"(?:, |\Z))?'
+    r'(?:message "(?P<message>.*?)"(?:, |\Z))?'
+    r'(?:detail "(?P<detail>.*)")?\Z',
+    re.DOTALL,
+)
+
+
 @_raised_for("LCM_ERR_REJECTED")
 class RejectedError(LcmError):
     """LCM answered ``success: false``; the message carries its error type, message
-    and detail (e.g. ``WS_Error``, "Invalid Call ID.", "Invalid Call ID:123")."""
+    and detail (e.g. ``WS_Error``, "Invalid Call ID.", "Invalid Call ID:123").
+
+    Attributes:
+        lcm_type: LCM's ``error.type``, e.g. ``"WS_Error"``.
+        lcm_message: LCM's ``error.message``, e.g. ``"Invalid Call ID."``.
+        lcm_detail: LCM's ``error.detail``, e.g. ``"Invalid Call ID:123"``.
+
+    Each is ``None`` when LCM sent no such field (or an empty one). They are read
+    back from the library's message, so they are as it shows them: at most 80
+    bytes, cut with ``"..."``, control characters escaped (``\\n``, ``\\x1b``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        status: Optional[int] = None,
+        status_name: Optional[str] = None,
+        *,
+        hint: Optional[str] = None,
+    ) -> None:
+        super().__init__(message, status, status_name, hint=hint)
+        found = _REJECTED.search(message)
+        fields: Dict[str, Optional[str]] = found.groupdict() if found else {}
+        self.lcm_type = fields.get("type")
+        self.lcm_message = fields.get("message")
+        self.lcm_detail = fields.get("detail")
 
 
 @_raised_for("LCM_ERR_INTERNAL")
@@ -170,9 +227,12 @@ class InternalError(LcmError):
     report the message."""
 
 
-def error_for(status: int, status_name: str, message: str) -> LcmError:
-    """The exception for a status the library returned; a status this binding does
-    not know (from a newer library) becomes a plain :class:`LcmError`."""
+def error_for(
+    status: int, status_name: str, message: str, *, hint: Optional[str] = None
+) -> LcmError:
+    """The exception for a status the library returned, with ``hint`` (see
+    :attr:`LcmError.hint`); a status this binding does not know (from a newer
+    library) becomes a plain :class:`LcmError`."""
     cls = _BY_STATUS.get(status, LcmError)
-    return cls(message, status, status_name)
+    return cls(message, status, status_name, hint=hint)
 

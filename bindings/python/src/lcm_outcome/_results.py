@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar, NamedTuple, Optional, Tuple, Union
 
 from ._errors import LCM_OK, LCM_QUEUED, ConfigError, InternalError, InvalidArgumentError
-from ._errors import error_for
+from ._errors import LcmError, error_for
+from ._hints import Hinter
 
 if TYPE_CHECKING:
     from ._library import Library
@@ -69,13 +70,22 @@ def entry_id(message: str) -> Optional[int]:
     return int(found.group(1)) if found else None
 
 
-def outcome_result(library: "Library", status: int, message: str) -> SetOutcomeResult:
+def library_error(library: "Library", status: int, message: str, hinter: Hinter) -> LcmError:
+    """The exception of a status the library returned; a :class:`ConfigError` gets
+    the hint of the client that raised it (``hinter``, from ``_hints``)."""
+    hint = hinter(message) if status == ConfigError.status else None
+    return error_for(status, library.status_name(status), message, hint=hint)
+
+
+def outcome_result(
+    library: "Library", status: int, message: str, hinter: Hinter
+) -> SetOutcomeResult:
     """``set_outcome``'s result for what the library returned, or its exception."""
     if status == LCM_OK:
         return _DELIVERED
     if status == LCM_QUEUED:
         return Queued(entry_id(message), message)
-    raise error_for(status, library.status_name(status), message)
+    raise library_error(library, status, message, hinter)
 
 
 class FlushResult(NamedTuple):
@@ -117,6 +127,8 @@ _INT32_MAX = 2**31 - 1
 def timeout_arg(timeout_ms: object) -> int:
     """``flush``'s ``timeout_ms`` as the C ``int32_t``. A negative value goes to the
     library, whose message names it; one ctypes would silently wrap does not."""
+    if timeout_ms is None:
+        raise TypeError("timeout_ms is None; it must be int")
     if isinstance(timeout_ms, bool) or not isinstance(timeout_ms, int):
         raise TypeError(f"timeout_ms must be int, not {type(timeout_ms).__name__}")
     if not -_INT32_MAX - 1 <= timeout_ms <= _INT32_MAX:
@@ -127,23 +139,23 @@ def timeout_arg(timeout_ms: object) -> int:
 
 
 def flush_result(
-    library: "Library", status: int, message: str, counts: Tuple[int, ...]
+    library: "Library", status: int, message: str, counts: Tuple[int, ...], hinter: Hinter
 ) -> FlushResult:
     """``flush``'s result, or the exception of the status, carrying the counts in
     ``flush_result`` when the library wrote them."""
     result = FlushResult(*counts)
     if status == LCM_OK:
         return result
-    error = error_for(status, library.status_name(status), message)
+    error = library_error(library, status, message, hinter)
     if status not in _NO_COUNTS:
         error.flush_result = result
     raise error
 
 
 def count_result(
-    library: "Library", status: int, message: str, counts: Tuple[int, ...]
+    library: "Library", status: int, message: str, counts: Tuple[int, ...], hinter: Hinter
 ) -> OutboxCount:
     """``outbox_count``'s result, or the exception of the status."""
     if status != LCM_OK:
-        raise error_for(status, library.status_name(status), message)
+        raise library_error(library, status, message, hinter)
     return OutboxCount(*counts)
