@@ -96,9 +96,9 @@ pub struct CheckArgs {
     /// [default: LCM_PROXY, else ALL_PROXY, HTTPS_PROXY and HTTP_PROXY, refused when set]
     #[arg(long, value_name = "URL")]
     pub proxy: Option<String>,
-    /// The whole check's deadline, DNS to answer, 1 to 3600000; DNS, connect and TLS
-    /// have LCM_CONNECT_TIMEOUT_MS of it (else 3000) [default: LCM_TIMEOUT_MS, else
-    /// 10000]
+    /// The whole check's deadline, DNS to answer, 1 to 3600000; DNS, and connect with
+    /// TLS, may each take LCM_CONNECT_TIMEOUT_MS of it (else 3000) [default:
+    /// LCM_TIMEOUT_MS, else 10000]
     #[arg(long, value_name = "MS")]
     pub timeout_ms: Option<u64>,
 }

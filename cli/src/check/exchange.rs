@@ -36,7 +36,8 @@ pub fn send(setup: &Setup, body: &[u8], progress: &Arc<Progress>) -> Result<Answ
     let agent = agent(setup, progress);
     let mut request = agent
         .post(&setup.endpoint.url)
-        .header("Content-Type", "application/json");
+        .header("Content-Type", "application/json")
+        .header("Accept", "application/json");
     if let Some(auth) = &setup.auth {
         request = request.header("Authorization", auth);
     }
