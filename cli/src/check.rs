@@ -61,25 +61,24 @@ fn transport_failure(setup: &Setup, progress: &Progress, error: &ureq::Error) ->
         other => other.to_string(),
     };
     let stage = progress.failed(&cause);
-    let timed_out = matches!(error, ureq::Error::Timeout(_));
-    let connect_ms = setup.connect_timeout.as_millis();
+    let limit = limit_reached(setup, error);
     let not_sent = |what: String| {
-        let text = if timed_out {
-            format!("{what}: no answer within {connect_ms} ms (LCM_CONNECT_TIMEOUT_MS)")
-        } else {
-            format!("{what}: {cause}")
+        let text = match &limit {
+            Some(limit) => format!("{what}: no answer within {limit}"),
+            None => format!("{what}: {cause}"),
         };
         (Status::Connect, format!("{text}; nothing was sent"))
     };
     let (status, text) = match stage {
         Stage::Dns => not_sent(format!("DNS: looking up {}", setup.host)),
         Stage::Connect => not_sent(format!("connect to {}", setup.endpoint.display)),
-        Stage::Tls => {
+        Stage::Tls if limit.is_none() => {
             let (status, text) = not_sent("TLS handshake".to_string());
             let hint = "the CAs trusted are --tls-roots' and --ca-file's";
             (status, format!("{text} ({hint})"))
         }
-        Stage::Http | Stage::Answer if timed_out => (
+        Stage::Tls => not_sent("TLS handshake".to_string()),
+        Stage::Http | Stage::Answer if limit.is_some() => (
             Status::Timeout,
             format!(
                 "the probe was sent, but no complete answer came within {} ms (--timeout-ms)",
@@ -98,6 +97,20 @@ fn transport_failure(setup: &Setup, progress: &Progress, error: &ureq::Error) ->
         },
     };
     Failure::Status(Error::new(status, printable(&text)))
+}
+
+/// For a timeout, which limit ran out: the whole check's, or the connection's part of it.
+fn limit_reached(setup: &Setup, error: &ureq::Error) -> Option<String> {
+    match error {
+        ureq::Error::Timeout(ureq::Timeout::Global) => {
+            Some(format!("{} ms (--timeout-ms)", setup.timeout.as_millis()))
+        }
+        ureq::Error::Timeout(_) => Some(format!(
+            "{} ms (LCM_CONNECT_TIMEOUT_MS)",
+            setup.connect_timeout.as_millis()
+        )),
+        _ => None,
+    }
 }
 
 /// The HTTP stage: a 2xx answer with an uncompressed body passes.
