@@ -3,10 +3,12 @@
 //! `cpp quickstart`, `python quickstart`, `csharp quickstart`) is saved under the name
 //! its commands use, and those commands (`sh quickstart LANG`) run through bash, as a
 //! reader would paste them, in a directory that looks like the repository's root. The
-//! lcm-sim they talk to is started by the same README's setup block (`sh quickstart
-//! setup`), whose `export` lines the commands get too, and what each run prints must be what the README's `# prints:` comments
-//! say, with the outcome in lcm-sim's record file. C and C++ are also compiled with
-//! every warning an error, and C# with `-warnaserror`, so that a snippet stays clean.
+//! lcm-sim they talk to is started with the arguments of the same README's setup block
+//! (`sh quickstart setup`), whose `export` lines the commands get too; what each run
+//! prints must be what the README's `# prints:` comments say, with the outcome in
+//! lcm-sim's record file. C and C++ are also compiled with every warning an error, and
+//! C# with `-warnaserror`, so that a snippet stays clean. The setup's `cargo build` is
+//! the one this test was built by: its library stands in for `target/release`.
 //!
 //! Needs `cc` and `c++`; `python3` and Mono's `mcs`/`mono` for those quickstarts
 //! (skipped with a message when missing, except under `CI=true`).
@@ -155,7 +157,7 @@ fn every_quickstart_block_is_run() {
     }
     assert_eq!(found, BTreeSet::from(EXPECTED));
     for (path, lang) in EXPECTED {
-        block(path, &["sh", "quickstart", "setup"]);
+        Setup::of(path);
         let commands = block(path, &["sh", "quickstart", lang.word()]);
         assert!(
             commands.contains(lang.file_name()),
@@ -170,6 +172,52 @@ fn every_quickstart_block_is_run() {
     }
 }
 
+/// What a README's setup block (`sh quickstart setup`) does: the build directory it
+/// builds into, the arguments it starts lcm-sim with, and the variables it exports,
+/// which the reader's shell keeps for the quickstarts that follow.
+struct Setup {
+    /// `target/release` after `cargo build --release`, `target/debug` after `cargo build`.
+    build_dir: String,
+    sim_args: Vec<String>,
+    exports: Vec<(String, String)>,
+}
+
+impl Setup {
+    fn of(readme: &str) -> Setup {
+        let setup = block(readme, &["sh", "quickstart", "setup"]);
+        let line = setup
+            .lines()
+            .find(|l| l.starts_with("target/") && l.contains("/lcm-sim "))
+            .unwrap_or_else(|| panic!("{readme}: the setup block starts target/*/lcm-sim"));
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words.last(), Some(&"&"), "lcm-sim runs in the background");
+        let build_dir = words[0].strip_suffix("/lcm-sim").unwrap().to_owned();
+        let build = if build_dir == "target/release" {
+            "cargo build --release"
+        } else {
+            "cargo build"
+        };
+        assert!(setup.contains(build), "{readme}: {build_dir} needs {build}");
+        let exports = setup
+            .lines()
+            .filter_map(|l| l.strip_prefix("export "))
+            .flat_map(|l| l.split('#').next().unwrap().split_whitespace())
+            .map(|pair| {
+                let (name, value) = pair.split_once('=').expect("export NAME=VALUE");
+                (name.to_owned(), value.to_owned())
+            })
+            .collect();
+        Setup {
+            build_dir,
+            sim_args: words[1..words.len() - 1]
+                .iter()
+                .map(|&w| w.into())
+                .collect(),
+            exports,
+        }
+    }
+}
+
 /// lcm-sim started as a README's setup block starts it, on a free port; killed on
 /// drop.
 struct ReadmeSim {
@@ -178,23 +226,11 @@ struct ReadmeSim {
 }
 
 impl ReadmeSim {
-    /// Runs the `target/debug/lcm-sim` line of `readme`'s setup block in `dir` (where
-    /// its record file goes), with `--listen 127.0.0.1:0`, and waits for its
-    /// `listening on` line.
-    fn start(readme: &str, dir: &Path) -> ReadmeSim {
-        let setup = block(readme, &["sh", "quickstart", "setup"]);
-        assert!(
-            setup.contains("cargo build --workspace"),
-            "the setup builds lcm-sim"
-        );
-        let line = setup
-            .lines()
-            .find(|l| l.starts_with("target/debug/lcm-sim "))
-            .expect("the setup block starts target/debug/lcm-sim");
-        let words: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(words.last(), Some(&"&"), "lcm-sim runs in the background");
-        let args = &words[1..words.len() - 1];
-        let listen = args.iter().position(|a| *a == "--listen").unwrap();
+    /// Runs lcm-sim with the setup's arguments in `dir` (where its record file goes),
+    /// but `--listen 127.0.0.1:0`, and waits for its `listening on` line.
+    fn start(setup: &Setup, dir: &Path) -> ReadmeSim {
+        let args = &setup.sim_args;
+        let listen = args.iter().position(|a| a == "--listen").unwrap();
         assert_eq!(args[listen + 1], README_ADDR);
         let mut child = Command::new(sim_binary())
             .args(&args[..=listen])
@@ -229,45 +265,36 @@ impl Drop for ReadmeSim {
     }
 }
 
-/// The `export NAME=VALUE` lines of `readme`'s setup block, which the reader's shell
-/// keeps for the quickstarts that follow.
-fn setup_exports(readme: &str) -> Vec<(String, String)> {
-    block(readme, &["sh", "quickstart", "setup"])
-        .lines()
-        .filter_map(|l| l.strip_prefix("export "))
-        .flat_map(|l| l.split('#').next().unwrap().split_whitespace())
-        .map(|pair| {
-            let (name, value) = pair.split_once('=').expect("export NAME=VALUE");
-            (name.to_owned(), value.to_owned())
-        })
-        .collect()
-}
-
 /// A fresh directory that looks like the repository's root to the commands: the
-/// directories they read (`include`, `bindings`, `examples`) linked in, and
-/// `target/debug` pointing at this test build's library (`cargo test` does not copy
-/// it to `target/debug`, where an older one may lie). Nothing else is linked, so that
-/// what the commands write (`quickstart.c`, `outcomes.jsonl`) cannot reach a file of
-/// the same name that a reader left in the repository.
-fn repo_lookalike(name: &str) -> WorkDir {
+/// directories they read (`include`, `bindings`, `examples`) linked in, and the
+/// setup's build directory (`target/release`) pointing at this test build's library,
+/// the same code in cargo test's profile (`cargo test` does not copy it up to
+/// `target/<profile>`, where an older one may lie). Nothing else is linked, so that what
+/// the commands write (`quickstart.c`, `outcomes.jsonl`) cannot reach a file of the
+/// same name that a reader left in the repository.
+fn repo_lookalike(name: &str, setup: &Setup) -> WorkDir {
     let dir = WorkDir::new(name);
     for entry in ["include", "bindings", "examples"] {
         std::os::unix::fs::symlink(repo_dir().join(entry), dir.path().join(entry)).unwrap();
     }
     std::fs::create_dir(dir.path().join("target")).unwrap();
-    std::os::unix::fs::symlink(lib_dir(), dir.path().join("target/debug")).unwrap();
+    std::os::unix::fs::symlink(lib_dir(), dir.path().join(&setup.build_dir)).unwrap();
     dir
 }
 
 /// Saves `path`'s quickstart in `lang`, runs its commands against a README-started
 /// lcm-sim, and checks what they print and what lcm-sim recorded.
 fn run_quickstart(path: &str, lang: Lang) {
-    let dir = repo_lookalike(&format!(
-        "quickstart_{}_{}",
-        lang.word(),
-        path.replace(['/', '.'], "_")
-    ));
-    let sim = ReadmeSim::start(path, dir.path());
+    let setup = Setup::of(path);
+    let dir = repo_lookalike(
+        &format!(
+            "quickstart_{}_{}",
+            lang.word(),
+            path.replace(['/', '.'], "_")
+        ),
+        &setup,
+    );
+    let sim = ReadmeSim::start(&setup, dir.path());
     let here = format!("127.0.0.1:{}", sim.port);
     let program = block(path, &[lang.word(), "quickstart"]);
     let commands = block(path, &["sh", "quickstart", lang.word()]);
@@ -286,7 +313,7 @@ fn run_quickstart(path: &str, lang: Lang) {
         "-c",
         &commands.replace(README_ADDR, &here),
     ])
-    .envs(setup_exports(path))
+    .envs(setup.exports)
     .env("PYTHONDONTWRITEBYTECODE", "1")
     .env_remove("PYTHONPATH")
     .env_remove("PYTHONHOME")

@@ -12,7 +12,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// The exit codes, shown at the end of the top-level help and of each command's.
 pub const EXIT_CODES: &str = "\
 Exit codes:
-  0   LCM_OK: done (send: LCM confirmed the outcome; flush: nothing left pending)
+  0   LCM_OK: done (send: LCM confirmed the outcome; flush: nothing left pending;
+      check: LCM refused the probe as documented)
   1-8 the library's error statuses: 1 INVALID_ARGUMENT, 2 CONFIG, 3 CONNECT, 4 TIMEOUT,
       5 HTTP_STATUS, 6 BAD_RESPONSE, 7 REJECTED, 8 INTERNAL
   9   LCM_QUEUED: not confirmed now, stored in the outbox, delivered later
@@ -36,6 +37,85 @@ pub enum Command {
     /// Inspects, delivers and tidies an outbox file (the outcomes waiting for LCM).
     #[command(subcommand, after_help = EXIT_CODES)]
     Outbox(OutboxCommand),
+    /// Proves that the endpoint is reachable and is LCM's SetCallOutcomeWithComments,
+    /// without recording anything: sends the vendor's documented empty-callid case and
+    /// exits 0 only when LCM's documented refusal comes back.
+    #[command(long_about = CHECK_ABOUT, after_help = CHECK_EXIT_CODES)]
+    Check(CheckArgs),
+}
+
+const CHECK_ABOUT: &str = "\
+Proves that the endpoint is reachable and is LCM's SetCallOutcomeWithComments, without \
+recording anything: it sends the vendor's documented empty-callid case (data.callid \"\"), \
+which LCM refuses with WS_Error \"Callid is empty\" / \"Invalid Call ID.\", and exits 0 \
+only when that refusal comes back.
+
+It prints each stage with its time as it ends: DNS (the host's lookup), connect (TCP), TLS \
+(the handshake and the certificate's check, https:// only), HTTP (the probe sent and the \
+whole answer read) and answer (whether it is the documented refusal). A failed stage says \
+why, with the status line and the first 200 bytes of what came back; never the \
+Authorization value, which is not shown when the answer echoes it.
+
+It connects directly: a proxy (--proxy, LCM_PROXY, ALL_PROXY, HTTPS_PROXY, HTTP_PROXY) is \
+refused, exit 2; give --proxy none to check a direct connection. The outbox (LCM_OUTBOX) \
+is not used.";
+
+/// `check`'s exit codes, after its help.
+pub const CHECK_EXIT_CODES: &str = "\
+Exit codes:
+  0   LCM_OK: the documented refusal came back: the endpoint is LCM's
+      SetCallOutcomeWithComments, and nothing was recorded
+  2   LCM_ERR_CONFIG: no endpoint, a bad flag or LCM_* value, a proxy, no CA to trust
+  3   LCM_ERR_CONNECT: DNS, connect or TLS failed; nothing was sent
+  4   LCM_ERR_TIMEOUT: the probe was sent, but no complete answer came in time
+  5   LCM_ERR_HTTP_STATUS: the answer's status is not 2xx (a wrong path: 404)
+  6   LCM_ERR_BAD_RESPONSE: a 2xx answer that is not LCM's documented refusal
+  64  usage error (EX_USAGE): unknown or missing flag, a value that is not a number";
+
+/// Where `check` sends its probe: the connection flags of `send`, but for the log
+/// level (the library sends nothing here) and the outbox.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// LCM's SetCallOutcomeWithComments URL, http:// or https:// [default: LCM_ENDPOINT,
+    /// else none]
+    #[arg(long, value_name = "URL")]
+    pub endpoint: Option<String>,
+    /// A file holding the Authorization header's whole value (e.g. "Bearer <token>"),
+    /// sent with the probe; one trailing newline is ignored [default: LCM_AUTH, else no
+    /// Authorization header]
+    #[arg(long, value_name = "FILE")]
+    pub auth_file: Option<PathBuf>,
+    /// A PEM file of CAs that HTTPS trusts besides --tls-roots [default: LCM_CA_FILE,
+    /// else none]
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Which CAs HTTPS trusts besides --ca-file [default: LCM_TLS_ROOTS, else system]
+    #[arg(long, value_name = "ROOTS")]
+    pub tls_roots: Option<TlsRoots>,
+    /// none: connect directly, whatever the environment says; check refuses any proxy
+    /// [default: LCM_PROXY, else ALL_PROXY, HTTPS_PROXY and HTTP_PROXY, refused when set]
+    #[arg(long, value_name = "URL")]
+    pub proxy: Option<String>,
+    /// The whole check's deadline, DNS to answer, 1 to 3600000; DNS, and connect with
+    /// TLS, may each take LCM_CONNECT_TIMEOUT_MS of it (else 3000) [default:
+    /// LCM_TIMEOUT_MS, else 10000]
+    #[arg(long, value_name = "MS")]
+    pub timeout_ms: Option<u64>,
+}
+
+impl CheckArgs {
+    /// The flags as `send`'s connection flags, for [`crate::connect::apply`].
+    pub fn connection(&self) -> Connection {
+        Connection {
+            endpoint: self.endpoint.clone(),
+            auth_file: self.auth_file.clone(),
+            ca_file: self.ca_file.clone(),
+            tls_roots: self.tls_roots,
+            proxy: self.proxy.clone(),
+            timeout_ms: self.timeout_ms,
+            log_level: None,
+        }
+    }
 }
 
 /// The outcome's fields, as the vendor's SetCallOutcomeWithComments takes them.

@@ -7,6 +7,7 @@
 //! which no status has, and never clap's 2, which is `LCM_ERR_CONFIG`.
 
 mod args;
+mod check;
 mod connect;
 mod exit;
 mod flush;
@@ -52,6 +53,7 @@ fn main() -> ExitCode {
 fn run(cli: &Cli) -> Exit {
     match &cli.command {
         Command::Send(a) => send::run(a),
+        Command::Check(a) => check::run(a),
         Command::Outbox(OutboxCommand::Status(a)) => outbox::status(a),
         Command::Outbox(OutboxCommand::List(a)) => outbox::list(a),
         Command::Outbox(OutboxCommand::Flush(a)) => flush::run(a),

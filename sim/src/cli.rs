@@ -128,6 +128,7 @@ fn parse(args: impl IntoIterator<Item = String>) -> Result<Command, CliError> {
             tls: None,
             // Nothing could read them back, and a long run must not grow.
             keep_requests: false,
+            path: args.path,
         }),
         tls,
     })
@@ -238,8 +239,11 @@ mod tests {
             "c.pem",
             "--tls-key",
             "k.pem",
+            "--path",
+            "/api/lcm",
         ]);
         assert_eq!(listen, "127.0.0.1:0");
+        assert_eq!(config.path.as_deref(), Some("/api/lcm"));
         let want = Faults {
             answer: Answer::Status {
                 status: 503,
@@ -412,6 +416,9 @@ mod tests {
             &["--close-delay-ms", "10"],
             &["--drop-connection", "--bom"],
             &["--gzip=yes"],
+            &["--path", "lcm"],
+            &["--path", "/a b"],
+            &["--path", "/lcm?x=1"],
         ] {
             let err = parse(args(bad)).err().expect("should fail");
             assert_eq!(err.exit_code(), 2, "{bad:?}: {err}");
@@ -457,6 +464,7 @@ mod tests {
             (&["--fail-status", "42"], "(--fail-status)"),
             (&["--hang", "--close-idle-ms", "0"], "(--close-idle-ms)"),
             (&["--latency-ms", "-1"], "'--latency-ms <N>'"),
+            (&["--path", "lcm"], "must start with /"),
         ] {
             let err = parse(args(bad)).err().expect("should fail").to_string();
             assert!(

@@ -11,7 +11,7 @@
 //! use lcm_sim::{Answer, Faults, Sim, SimConfig};
 //!
 //! let sim = Sim::start(SimConfig::default()).unwrap();
-//! let endpoint = sim.url(); // "http://127.0.0.1:PORT/lcm"; any path works
+//! let endpoint = sim.url(); // "http://127.0.0.1:PORT/lcm"; any path works (see SimConfig::path)
 //! // ... point the client at `endpoint`, send an outcome ...
 //! assert_eq!(sim.accepted().len(), 1);
 //! sim.set_faults(Faults::answering(Answer::fail_times(503, 1))).unwrap();
@@ -20,6 +20,9 @@
 //! ```
 //!
 //! # Answers
+//! - with [`SimConfig::path`] set, a request for another path: 404 with
+//!   `{"error":"path: lcm-sim serves <path>; point the endpoint there ..."}`, whatever the
+//!   faults (no LCM is there to misbehave), nothing recorded;
 //! - not `POST`: 405; a `Content-Type` other than `application/json`: 415; a body that
 //!   is not a valid envelope: 400 with `{"error":"<field>: <what is wrong>"}`;
 //! - an empty `callid`, or one missing from [`SimConfig::calls`]: 200 with the vendor's
@@ -101,7 +104,9 @@ pub struct SimConfig {
     /// Append each accepted outcome to this file as one JSON line (created if needed).
     pub record: Option<PathBuf>,
     /// The known call ids; when set, any other call id gets the `WS_Error`
-    /// `"Invalid Call ID:<callid>"`. `None` accepts any non-empty call id.
+    /// `"Invalid Call ID:<callid>"`. `None` accepts any non-empty call id. The command
+    /// line's `--calls FILE` fills it with [`load_calls_file`]: one call id per line,
+    /// blanks around it trimmed, blank lines and lines starting with `#` ignored.
     pub calls: Option<HashSet<String>>,
     /// Faults injected from the first request on.
     pub faults: Faults,
@@ -119,6 +124,12 @@ pub struct SimConfig {
     /// ([`Sim::request_count`], [`Sim::accepted_count`], [`Sim::connection_count`]) and
     /// the record file still work.
     pub keep_requests: bool,
+    /// Serve only this request path, compared exactly (`/api/lcm`; the query string is
+    /// not part of it): a request for any other path gets 404 with a JSON body naming
+    /// the path served, whatever the faults, and nothing is recorded. [`Sim::url`] then
+    /// ends with it. It must start with `/` and hold no blank, control character, `?`
+    /// or `#`. `None` (the default): every path is served alike.
+    pub path: Option<String>,
 }
 
 impl SimConfig {
@@ -135,6 +146,7 @@ impl Default for SimConfig {
             max_connections: SimConfig::DEFAULT_MAX_CONNECTIONS,
             tls: None,
             keep_requests: true,
+            path: None,
         }
     }
 }
@@ -176,6 +188,8 @@ pub struct Sim {
     shared: Arc<Shared>,
     addr: SocketAddr,
     https: bool,
+    /// The path [`Sim::url`] ends with.
+    path: String,
     server: Option<Server>,
 }
 
@@ -188,14 +202,17 @@ impl Sim {
     /// Starts a simulator on `addr`, e.g. `"127.0.0.1:8080"` (port 0 picks a free one).
     /// Fails if the faults are invalid (`InvalidInput`, with [`Faults::validate`]'s
     /// message), the address cannot be bound, the record file cannot be opened or the TLS
-    /// identity is unusable (`InvalidData`, naming what is wrong); `max_connections` 0 is
-    /// `InvalidInput` too.
+    /// identity is unusable (`InvalidData`, naming what is wrong); `max_connections` 0 and
+    /// a [`SimConfig::path`] that is no path are `InvalidInput` too.
     pub fn bind(addr: &str, config: SimConfig) -> io::Result<Sim> {
         if config.max_connections == 0 {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "max_connections (--max-connections): must be at least 1, got 0",
             ));
+        }
+        if let Some(problem) = config.path.as_deref().and_then(service::path_problem) {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, problem));
         }
         config
             .faults
@@ -208,11 +225,13 @@ impl Sim {
         let recorder = Recorder::open(config.record.as_deref(), config.keep_requests)?;
         let listener = TcpListener::bind(addr)?;
         let addr = listener.local_addr()?;
+        let path = config.path.clone().unwrap_or_else(|| "/lcm".to_owned());
         let shared = Arc::new(Shared::new(
             config.calls,
             config.faults,
             recorder,
             config.keep_requests,
+            config.path,
         ));
         let https = tls.is_some();
         let server = Server::start(listener, Arc::clone(&shared), config.max_connections, tls)?;
@@ -220,6 +239,7 @@ impl Sim {
             shared,
             addr,
             https,
+            path,
             server: Some(server),
         })
     }
@@ -230,8 +250,9 @@ impl Sim {
     }
 
     /// The endpoint URL, `http://127.0.0.1:PORT/lcm` (`https://` with
-    /// [`SimConfig::tls`]; any path is served the same way). When bound to an unspecified
-    /// address (`0.0.0.0`, `::`) it names the loopback one.
+    /// [`SimConfig::tls`]; the path is [`SimConfig::path`] when set, and otherwise any path
+    /// is served the same way). When bound to an unspecified address (`0.0.0.0`, `::`) it
+    /// names the loopback one.
     pub fn url(&self) -> String {
         let addr = match self.addr {
             SocketAddr::V4(a) if a.ip().is_unspecified() => {
@@ -243,7 +264,7 @@ impl Sim {
             other => other,
         };
         let scheme = if self.https { "https" } else { "http" };
-        format!("{scheme}://{addr}/lcm")
+        format!("{scheme}://{addr}{}", self.path)
     }
 
     /// Replaces the faults; applies from the next request whose head arrives. Refuses
@@ -339,8 +360,14 @@ impl fmt::Debug for Sim {
     }
 }
 
-/// Reads a calls file: one known call id per line; surrounding whitespace is trimmed,
-/// and blank lines and lines starting with `#` are ignored.
+/// Reads a calls file (`--calls`): one known call id per line; surrounding whitespace is
+/// trimmed, and blank lines and lines starting with `#` are ignored. For example:
+///
+/// ```text
+/// # calls the dialer made today
+/// 12345
+/// 12346
+/// ```
 pub fn load_calls_file(path: &Path) -> io::Result<HashSet<String>> {
     let text = std::fs::read_to_string(path)?;
     Ok(text

@@ -31,6 +31,8 @@ const MAX_BODY_BYTES: usize = 16 * 1024 * 1024;
 /// State shared by the connection tasks and the [`Sim`](crate::Sim).
 pub(crate) struct Shared {
     pub calls: Option<HashSet<String>>,
+    /// The only path served (`SimConfig::path`); `None`: every path.
+    pub path: Option<String>,
     pub faults: Mutex<Faults>,
     /// Every request, when kept (`SimConfig::keep_requests`).
     pub requests: Option<Mutex<Vec<ReceivedRequest>>>,
@@ -52,9 +54,11 @@ impl Shared {
         faults: Faults,
         recorder: Recorder,
         keep_requests: bool,
+        path: Option<String>,
     ) -> Shared {
         Shared {
             calls,
+            path,
             faults: Mutex::new(faults),
             requests: keep_requests.then(|| Mutex::new(Vec::new())),
             request_total: AtomicUsize::new(0),
@@ -91,9 +95,23 @@ impl Shared {
         self.request_total.fetch_add(1, Ordering::SeqCst);
     }
 
+    /// Whether the request is for the path served (any path when none is set).
+    fn serves(&self, parts: &Parts) -> bool {
+        self.path.as_deref().is_none_or(|p| parts.uri.path() == p)
+    }
+
     /// The answer LCM would give (no faults involved); records an accepted outcome
     /// before returning its answer.
     fn answer(&self, parts: &Parts, body: &[u8], pad_body_to: Option<usize>) -> Reply {
+        if let Some(path) = self.path.as_deref().filter(|_| !self.serves(parts)) {
+            // Most often an endpoint URL that names the wrong path: say which one is right.
+            let message = format!(
+                "path: lcm-sim serves {path}; point the endpoint there (this request was \
+                 for {})",
+                parts.uri.path()
+            );
+            return error(404, &message);
+        }
         if parts.method != Method::POST {
             let message = format!("method: expected POST, got {}", parts.method);
             let mut answer = error(405, &message);
@@ -207,7 +225,12 @@ pub(crate) async fn handle(
     // Faults are decided per request, once its head is in, so that a drop can happen
     // before hyper's `100 Continue` (sent when the body is first read) gives the client
     // a byte.
-    let plan: Plan = lock(&shared.faults).next_plan();
+    // A request for a path that is not served meets no LCM, so no fault either.
+    let plan: Plan = if shared.serves(&parts) {
+        lock(&shared.faults).next_plan()
+    } else {
+        Faults::default().next_plan()
+    };
     arming.begin_request();
     let body = if plan.answer.is_silent() && expects_continue(&parts) {
         // The client sends its body only after `100 Continue`, which a drop or a hang
@@ -278,6 +301,24 @@ fn asks_keep_alive(parts: &Parts) -> bool {
         .iter()
         .flat_map(|v| v.as_bytes().split(|&b| b == b','))
         .any(|t| t.trim_ascii().eq_ignore_ascii_case(b"keep-alive"))
+}
+
+/// Why `path` cannot be [`SimConfig::path`], if it cannot: it must be a request path as
+/// an endpoint URL ends with, so that the 404 for any other path is the only surprise.
+pub(crate) fn path_problem(path: &str) -> Option<String> {
+    let bad = |why: &str| Some(format!("path (--path): {why}, got {path:?}"));
+    if !path.starts_with('/') {
+        return bad("must start with /");
+    }
+    match path
+        .chars()
+        .find(|c| c.is_whitespace() || c.is_control() || matches!(c, '?' | '#'))
+    {
+        Some(c) => bad(&format!(
+            "must hold no blank, control character, ? or # (found {c:?})"
+        )),
+        None => None,
+    }
 }
 
 /// The `latency_ms` fault. Stop cuts it short: shutting the runtime down drops the task.

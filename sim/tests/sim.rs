@@ -49,12 +49,26 @@ fn success_answer_has_the_vendor_shape_and_is_remembered() {
 }
 
 #[test]
-fn empty_callid_is_a_ws_error() {
-    let sim = start();
+fn empty_callid_is_a_ws_error_and_records_nothing() {
+    // The vendor's documented refusal, which `lcm-outcome check` relies on: the same
+    // with a record file and known calls, and nothing written anywhere.
+    let record = TempPath::new("empty-callid.jsonl");
+    let sim = Sim::start(SimConfig {
+        record: Some(record.0.clone()),
+        calls: Some(HashSet::from(["12345".to_owned()])),
+        ..SimConfig::default()
+    })
+    .unwrap();
     let resp = Conn::open(&sim).post_outcome("");
     assert_eq!(resp.status, 200);
     assert_eq!(resp.json(), ws_error_body("", "Callid is empty"));
+    assert_eq!(
+        resp.json()["message"]["error"]["message"],
+        "Invalid Call ID."
+    );
     assert!(sim.accepted().is_empty());
+    assert_eq!(sim.accepted_count(), 0);
+    assert_eq!(std::fs::read_to_string(&record.0).unwrap_or_default(), "");
 }
 
 #[test]

@@ -18,8 +18,16 @@ A local LCM SetCallOutcomeWithComments endpoint for testing dialers and lcm-outc
 Meant for loopback: it has no authentication.
 
 On start it prints one line, `lcm-sim listening on http://HOST:PORT/lcm` (https:// with \
-TLS), then serves until killed. Any path is served; requests must be POST with a JSON \
-body. Requests are not kept in memory, so it can serve any number of them.";
+TLS; the path is --path's when given), then serves until killed. Any path is served, or \
+with --path that one only; requests must be POST with a JSON body. Requests are not kept \
+in memory, so it can serve any number of them.
+
+A calls file (--calls) lists the known call ids, one per line; blanks around an id are \
+trimmed, and blank lines and lines starting with # are ignored:
+
+  # calls the dialer made today
+  12345
+  12346";
 
 const AFTER_HELP: &str = "\
 Faults combine: one answer (at most one flag under \"Faults: what is answered\") with any \
@@ -48,10 +56,16 @@ pub(super) struct Args {
     #[arg(long, value_name = "FILE")]
     pub record: Option<PathBuf>,
 
-    /// Known call ids, one per line (# comments); other call ids get WS_Error "Invalid Call
-    /// ID:<id>" [default: every non-empty call id is known]
+    /// Known call ids, one per line (blank lines and lines starting with # ignored); other
+    /// call ids get WS_Error "Invalid Call ID:<id>" [default: every non-empty call id is
+    /// known]
     #[arg(long, value_name = "FILE")]
     pub calls: Option<PathBuf>,
+
+    /// Serve only this path (exact match, e.g. /api/lcm; the query is not compared); any
+    /// other path gets 404 with a body naming this one, and no fault [default: every path]
+    #[arg(long, value_name = "PATH", value_parser = parse_path)]
+    pub path: Option<String>,
 
     /// Most connections served at once; further ones wait in the listen backlog
     /// (--threads is its older name)
@@ -240,6 +254,14 @@ pub(super) struct DeliveryArgs {
     /// close at once)
     #[arg(long, value_name = "D", default_value_t = 0)]
     pub close_delay_ms: u64,
+}
+
+/// `--path`'s value, refused as a usage error when it is no request path.
+fn parse_path(value: &str) -> Result<String, String> {
+    match crate::service::path_problem(value) {
+        Some(problem) => Err(problem),
+        None => Ok(value.to_owned()),
+    }
 }
 
 impl AnswerArgs {

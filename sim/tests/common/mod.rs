@@ -310,7 +310,8 @@ impl SimProcess {
     pub fn authority(&self) -> &str {
         self.url
             .split_once("://")
-            .and_then(|(_, rest)| rest.strip_suffix("/lcm"))
+            .and_then(|(_, rest)| rest.split_once('/'))
+            .map(|(authority, _)| authority)
             .unwrap_or_else(|| panic!("unexpected url {:?}", self.url))
     }
 }
