@@ -32,6 +32,8 @@ pub(crate) struct Call<'a> {
     pub(crate) endpoint: &'a Endpoint,
     pub(crate) body: &'a [u8],
     pub(crate) call_id: &'a str,
+    /// What log lines call it: `call <id>`, or `outbox entry <n> (call <id>)`.
+    pub(crate) subject: &'a str,
     pub(crate) redactor: Redactor,
 }
 
@@ -52,8 +54,8 @@ impl Call<'_> {
                     ""
                 };
                 format!(
-                    "POST {} for call {} (attempt {attempt} of {attempts}{on})",
-                    self.endpoint.display, self.call_id
+                    "POST {} for {} (attempt {attempt} of {attempts}{on})",
+                    self.endpoint.display, self.subject
                 )
             });
             let (error, retry) = match self.attempt(deadline, fresh) {
@@ -84,8 +86,8 @@ impl Call<'_> {
             }
             log(level, Level::Warn, || {
                 format!(
-                    "attempt {attempt} of {attempts} for call {} failed: {}; retrying in {} ms",
-                    self.call_id,
+                    "attempt {attempt} of {attempts} for {} failed: {}; retrying in {} ms",
+                    self.subject,
                     loggable(level, &error),
                     delay.as_millis()
                 )

@@ -358,6 +358,10 @@ pub(crate) fn send(
     let started = Instant::now();
     let settings = &snapshot.settings;
     let level = settings.log_level;
+    let what = match entry {
+        Some(id) => format!("outbox entry {id} (call {})", outcome.call_id),
+        None => format!("call {}", outcome.call_id),
+    };
     let result = message::build_request(&settings.source, outcome).and_then(|body| {
         let endpoint = settings.ready_endpoint()?;
         if let Err(problem) = &snapshot.proxy {
@@ -369,14 +373,17 @@ pub(crate) fn send(
             endpoint,
             body: &body,
             call_id: outcome.call_id,
+            subject: &what,
             redactor: snapshot.redactor(outcome.agent_comments),
         }
         .run(deadline)
     });
     let elapsed = started.elapsed().as_millis();
-    let what = match entry {
-        Some(id) => format!("outbox entry {id} (call {})", outcome.call_id),
-        None => format!("call {}", outcome.call_id),
+    // A call's failure is returned to its caller, who knows the call; a delivery's
+    // is read in the log alone, which must then say which entry failed.
+    let whose = match entry {
+        Some(_) => format!("{what}: "),
+        None => String::new(),
     };
     match &result {
         Ok(()) => log(level, Level::Debug, || {
@@ -384,7 +391,7 @@ pub(crate) fn send(
         }),
         Err(e) => log(level, Level::Info, || {
             format!(
-                "{} after {elapsed} ms: {}",
+                "{whose}{} after {elapsed} ms: {}",
                 e.status().name(),
                 loggable(level, e)
             )
