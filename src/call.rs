@@ -33,6 +33,8 @@ pub(crate) struct Call<'a> {
     pub(crate) endpoint: &'a Endpoint,
     pub(crate) body: &'a [u8],
     pub(crate) call_id: &'a str,
+    /// What log lines call it: `call <id>`, or `outbox entry <n> (call <id>)`.
+    pub(crate) subject: &'a str,
     pub(crate) redactor: Redactor,
 }
 
@@ -53,8 +55,8 @@ impl Call<'_> {
                     ""
                 };
                 format!(
-                    "POST {} for call {} (attempt {attempt} of {attempts}{on})",
-                    self.endpoint.display, self.call_id
+                    "POST {} for {} (attempt {attempt} of {attempts}{on})",
+                    self.endpoint.display, self.subject
                 )
             });
             let (error, retry) = match self.attempt(deadline, fresh) {
@@ -85,8 +87,8 @@ impl Call<'_> {
             }
             log(level, Level::Warn, || {
                 format!(
-                    "attempt {attempt} of {attempts} for call {} failed: {}; retrying in {} ms",
-                    self.call_id,
+                    "attempt {attempt} of {attempts} for {} failed: {}; retrying in {} ms",
+                    self.subject,
                     loggable(level, &error),
                     delay.as_millis()
                 )
@@ -244,6 +246,10 @@ pub(crate) fn send(
     let started = Instant::now();
     let settings = &snapshot.settings;
     let level = settings.log_level;
+    let what = match entry {
+        Some(id) => format!("outbox entry {id} (call {})", outcome.call_id),
+        None => format!("call {}", outcome.call_id),
+    };
     let result = message::build_request(&settings.source, outcome).and_then(|body| {
         let endpoint = settings.ready_endpoint()?;
         if let Err(problem) = &snapshot.proxy {
@@ -255,14 +261,17 @@ pub(crate) fn send(
             endpoint,
             body: &body,
             call_id: outcome.call_id,
+            subject: &what,
             redactor: snapshot.redactor(outcome.agent_comments),
         }
         .run(deadline)
     });
     let elapsed = started.elapsed().as_millis();
-    let what = match entry {
-        Some(id) => format!("outbox entry {id} (call {})", outcome.call_id),
-        None => format!("call {}", outcome.call_id),
+    // A call's failure is returned to its caller, who knows the call; a delivery's
+    // is read in the log alone, which must then say which entry failed.
+    let whose = match entry {
+        Some(_) => format!("{what}: "),
+        None => String::new(),
     };
     match &result {
         Ok(()) => log(level, Level::Debug, || {
@@ -270,7 +279,7 @@ pub(crate) fn send(
         }),
         Err(e) => log(level, Level::Info, || {
             format!(
-                "{} after {elapsed} ms: {}",
+                "{whose}{} after {elapsed} ms: {}",
                 e.status().name(),
                 loggable(level, e)
             )

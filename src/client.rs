@@ -283,8 +283,9 @@ impl Client {
         }
     }
 
-    /// Delivers the outbox's pending outcomes now, oldest first, until none is left
-    /// or `timeout` passes. `LCM_ERR_CONFIG` without an outbox.
+    /// Delivers the outbox's pending outcomes now, oldest first, each tried at most
+    /// once, until none is left or `timeout` passes. `LCM_ERR_CONFIG` without an
+    /// outbox.
     pub fn flush_outbox(&self, timeout: Duration) -> Result<FlushReport, Error> {
         let snapshot = self.snapshot();
         let outbox = outbox_of(&snapshot)?;

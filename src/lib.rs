@@ -46,7 +46,7 @@ mod proxy;
 mod redact;
 mod resolve;
 mod stderr;
-mod text;
+pub mod text;
 mod transport;
 mod trust;
 

@@ -19,7 +19,7 @@ const MAX_SHORT_BYTES: usize = 80;
 /// `text` as one line: control characters (C0, DEL, C1), from a caller's value or a
 /// server's body, written as escapes (`\n`, `\r`, `\t`, `\x1b`, `\u{85}`), so that
 /// no value can end a log line or forge another (docs/design.md §5).
-pub(crate) fn one_line(text: &str) -> Cow<'_, str> {
+pub fn one_line(text: &str) -> Cow<'_, str> {
     if !text.chars().any(char::is_control) {
         return Cow::Borrowed(text);
     }

@@ -2,7 +2,6 @@
 //! does not turn into a panic, values made safe for a terminal, times, tables, and the
 //! JSON form of an outbox entry.
 
-use std::borrow::Cow;
 use std::io::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -17,26 +16,8 @@ pub fn line(text: &str) {
 }
 
 /// `text` with control characters (a stored call id may hold an escape sequence that
-/// would drive the terminal) written as escapes: `\n`, `\t`, `\x1b`, `\u{9b}`.
-pub fn printable(text: &str) -> Cow<'_, str> {
-    if !text.chars().any(char::is_control) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x80 && c.is_control() => {
-                out.push_str(&format!("\\x{:02x}", c as u32))
-            }
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    Cow::Owned(out)
-}
+/// would drive the terminal) written as escapes, as the library writes its own lines.
+pub use lcm_outcome::text::one_line as printable;
 
 /// Now, in ms since the Unix epoch, as the outbox stores times.
 pub fn now_ms() -> i64 {

@@ -9,10 +9,11 @@ use super::lcm_status;
 use crate::error::{Error, Status};
 use crate::Client;
 
-/// Delivers the default client's pending outcomes now, oldest first, until none is
-/// left or `timeout_ms` passes (in the calling thread; the background sender may
-/// deliver others meanwhile). An entry LCM confirms leaves the outbox; one LCM
-/// rejects goes to the dead letters; one that fails for a reason that may pass stays.
+/// Delivers the default client's pending outcomes now, oldest first, each tried at
+/// most once, until none is left or `timeout_ms` passes (in the calling thread; the
+/// background sender may deliver others meanwhile). An entry LCM confirms leaves the
+/// outbox; one LCM rejects goes to the dead letters; one that fails for a reason that
+/// may pass stays, for the background sender or the next flush.
 ///
 /// Out-parameters, each may be NULL; they receive, when the function returns
 /// `LCM_OK` or a delivery status: `delivered`, the entries LCM confirmed during this

@@ -196,25 +196,30 @@ pub(crate) enum Delivery {
     Dead(Error),
 }
 
-/// Takes the next entry (due ones only, unless `due_only` is false) and delivers it
-/// with the client's settings in force now, within `budget`. `None`: nothing to send.
+/// Takes the next entry after entry `after_id` (due ones only, unless `due_only` is
+/// false) and delivers it with the client's settings in force now, within `budget`.
+/// Returns the entry's id and what became of it; `None`: nothing to send.
 pub(crate) fn deliver_next(
     snapshot: &Snapshot,
     outbox: &Outbox,
     due_only: bool,
+    after_id: i64,
     budget: Duration,
-) -> Result<Option<Delivery>, String> {
+) -> Result<Option<(i64, Delivery)>, String> {
     let call_budget = snapshot.settings.timeout.min(budget);
     let now = now_ms();
     let until = now + (call_budget + LEASE_MARGIN).as_millis() as i64;
     let owner = owner();
     let Some(entry) = outbox.run(call_budget, |c| {
-        store::claim(c, &owner, now, until, due_only)
+        store::claim(c, &owner, now, until, due_only, after_id)
     })?
     else {
         return Ok(None);
     };
-    Ok(Some(deliver(snapshot, outbox, &entry, call_budget)))
+    Ok(Some((
+        entry.id,
+        deliver(snapshot, outbox, &entry, call_budget),
+    )))
 }
 
 fn deliver(snapshot: &Snapshot, outbox: &Outbox, entry: &Entry, budget: Duration) -> Delivery {
@@ -293,6 +298,8 @@ fn deliver(snapshot: &Snapshot, outbox: &Outbox, entry: &Entry, budget: Duration
 }
 
 /// Delivers pending entries, oldest first, until none is left or `timeout` passes.
+/// Each entry is tried once: one that fails waits for the sender or the next flush,
+/// rather than being retried at once, over and over, ahead of those behind it.
 pub(crate) fn flush(
     snapshot: &Snapshot,
     outbox: &Outbox,
@@ -300,15 +307,21 @@ pub(crate) fn flush(
 ) -> Result<FlushReport, Error> {
     let deadline = Instant::now() + timeout;
     let mut report = FlushReport::default();
+    let mut tried = 0;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
             break;
         }
-        match deliver_next(snapshot, outbox, false, left).map_err(Error::config)? {
-            None => break,
-            Some(Delivery::Delivered) => report.delivered += 1,
-            Some(Delivery::Kept(e) | Delivery::Dead(e)) => report.last_failure = Some(e),
+        let Some((id, delivery)) =
+            deliver_next(snapshot, outbox, false, tried, left).map_err(Error::config)?
+        else {
+            break;
+        };
+        tried = id;
+        match delivery {
+            Delivery::Delivered => report.delivered += 1,
+            Delivery::Kept(e) | Delivery::Dead(e) => report.last_failure = Some(e),
         }
     }
     let counts = outbox.counts()?;

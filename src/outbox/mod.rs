@@ -223,6 +223,9 @@ fn describe(e: &rusqlite::Error) -> String {
 }
 
 /// Creates an empty file at `path` with mode 0600 unless one exists; whether it did.
+/// One that exists must open for writing: else the operating system's reason (a
+/// read-only file system, say) is the error, where SQLite would only say that it
+/// cannot open the file.
 fn create_if_missing(path: &Path) -> std::io::Result<bool> {
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);
@@ -230,7 +233,18 @@ fn create_if_missing(path: &Path) -> std::io::Result<bool> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     match options.open(path) {
         Ok(_) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+            {
+                Ok(_) => Ok(false),
+                // A directory: check_header says so.
+                Err(_) if path.is_dir() => Ok(false),
+                Err(e) => Err(e),
+            }
+        }
         Err(e) => Err(e),
     }
 }

@@ -152,8 +152,8 @@ fn run(snapshots: &ArcSwap<Snapshot>, state: &Shared) {
             return;
         }
         let budget = snapshot.settings.timeout;
-        match deliver_next(&snapshot, &outbox, !lcm_up, budget) {
-            Ok(Some(Delivery::Delivered)) => {
+        match deliver_next(&snapshot, &outbox, !lcm_up, 0, budget) {
+            Ok(Some((_, Delivery::Delivered))) => {
                 lcm_up = true; // LCM is answering: the backlog goes now
                 continue;
             }

@@ -240,16 +240,17 @@ pub(crate) fn release(conn: &mut Connection, ids: &[i64], now_ms: i64) -> rusqli
     tx.commit()
 }
 
-/// Leases the oldest entry that may be sent now to `owner` until `until_ms`: pending
-/// (and due, unless `due_only` is false), or in flight under an expired lease, and
-/// with no older entry of its call id in flight. An expired entry that a newer one of
-/// its call id has superseded is deleted instead.
+/// Leases the oldest entry after entry `after_id` that may be sent now to `owner`
+/// until `until_ms`: pending (and due, unless `due_only` is false), or in flight under
+/// an expired lease, and with no older entry of its call id in flight. An expired
+/// entry that a newer one of its call id has superseded is deleted instead.
 pub(crate) fn claim(
     conn: &mut Connection,
     owner: &str,
     now_ms: i64,
     until_ms: i64,
     due_only: bool,
+    after_id: i64,
 ) -> rusqlite::Result<Option<Entry>> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     tx.execute(
@@ -263,13 +264,13 @@ pub(crate) fn claim(
         .query_row(
             &format!(
                 "SELECT {COLUMNS} FROM entries e WHERE \
-                 ((e.state = 'pending' AND e.next_attempt_ms <= ?2) \
+                 e.id > ?3 AND ((e.state = 'pending' AND e.next_attempt_ms <= ?2) \
                   OR (e.state = 'sending' AND e.lease_until_ms <= ?1)) \
                  AND NOT EXISTS (SELECT 1 FROM entries s WHERE s.call_id = e.call_id \
                      AND s.id < e.id AND s.state = 'sending' AND s.lease_until_ms > ?1) \
                  ORDER BY e.id LIMIT 1"
             ),
-            params![now_ms, due],
+            params![now_ms, due, after_id],
             entry,
         )
         .optional()?;
