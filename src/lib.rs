@@ -8,7 +8,7 @@
 //! use lcm_outcome::{Client, Outcome};
 //!
 //! let client = Client::new();
-//! client.configure("endpoint", "https://lcm.example.com/api")?;
+//! client.configure("endpoint", "https://lcm.example.com/api/SetCallOutcomeWithComments")?;
 //! client.set_outcome(&Outcome {
 //!     call_id: "12345",
 //!     account_number: "5|3|1|0|0|44|1",

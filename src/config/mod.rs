@@ -260,7 +260,7 @@ impl Settings {
         self.endpoint.as_ref().ok_or_else(|| {
             Error::config(
                 "endpoint is not set: configure the 'endpoint' option to LCM's URL, e.g. \
-                 https://lcm.example.com/api (the default client also reads LCM_ENDPOINT)",
+                 https://lcm.example.com/api/SetCallOutcomeWithComments (the default client also reads LCM_ENDPOINT)",
             )
         })
     }

@@ -42,8 +42,8 @@ pub(crate) unsafe fn client_arg<'a>(c: *const lcm_client) -> Result<&'a Client, 
         .ok_or_else(|| Error::invalid_argument("client is NULL"))
 }
 
-/// Sets option `key` of the default client to `value` (see the README's
-/// configuration table). An empty `value` restores the option's default.
+/// Sets option `key` of the default client to `value` (see the
+/// configuration reference, docs/reference.md). An empty `value` restores the option's default.
 ///
 /// The default client is created at its first use (by this function or by
 /// `lcm_set_outcome`) from the `LCM_<KEY>` environment variables, e.g.

@@ -4,7 +4,7 @@ Quick start::
 
     import lcm_outcome
 
-    lcm_outcome.configure("endpoint", "https://lcm.example.com/api")
+    lcm_outcome.configure("endpoint", "https://lcm.example.com/api/SetCallOutcomeWithComments")
     lcm_outcome.set_outcome("12345", "5|3|1|0|0|44|1", 1, user_id="testagent",
                             agent_comments="Test comment")
 
