@@ -224,8 +224,6 @@ pub(crate) fn deliver_next(
 
 fn deliver(snapshot: &Snapshot, outbox: &Outbox, entry: &Entry, budget: Duration) -> Delivery {
     let settings = &snapshot.settings;
-    let level = settings.log_level;
-    let o = &entry.outcome;
     let age = Duration::from_millis((now_ms() - entry.created_ms).max(0) as u64);
     if age > settings.outbox_max_age {
         let error = Error::new(
@@ -234,67 +232,61 @@ fn deliver(snapshot: &Snapshot, outbox: &Outbox, entry: &Entry, budget: Duration
                 "outbox entry {} (call {}) was not delivered within outbox_max_age_s ({}); \
                  moved to the dead letters",
                 entry.id,
-                o.call_id,
+                entry.outcome.call_id,
                 settings.outbox_max_age.as_secs()
             ),
         );
-        log(level, Level::Error, || error.message().to_string());
-        let _ = outbox.run(budget, |c| {
-            store::bury(
-                c,
-                entry.id,
-                error.status().name(),
-                error.message(),
-                now_ms(),
-            )
+        log(settings.log_level, Level::Error, || {
+            error.message().to_string()
         });
-        return Delivery::Dead(error);
+        return bury(outbox, entry, error, budget);
     }
-    let outcome = Outcome {
-        call_id: &o.call_id,
-        account_number: &o.account_number,
-        outcome_id: &o.outcome_id,
-        lead_score: o.lead_score,
-        user_id: &o.user_id,
-        agent_comments: &o.agent_comments,
-        target_amount: o.target_amount,
-    };
-    match send(snapshot, &outcome, deadline(budget), Some(entry.id)) {
+    match send(
+        snapshot,
+        &entry.outcome.as_outcome(),
+        deadline(budget),
+        Some(entry.id),
+    ) {
         Ok(()) => {
             let _ = outbox.run(budget, |c| store::remove(c, &[entry.id]));
             Delivery::Delivered
         }
         Err(e) if rejected(&e) => {
+            let level = settings.log_level;
             log(level, Level::Error, || {
                 format!(
                     "outbox entry {} (call {}) moved to the dead letters: {}",
                     entry.id,
-                    o.call_id,
+                    entry.outcome.call_id,
                     crate::redact::loggable(level, &e)
                 )
             });
-            let _ = outbox.run(budget, |c| {
-                store::bury(c, entry.id, e.status().name(), e.message(), now_ms())
-            });
-            Delivery::Dead(e)
+            bury(outbox, entry, e, budget)
         }
         Err(e) => {
             let interval = settings.outbox_retry.as_millis() as i64;
             let intervals = 1i64 << (entry.attempts - 1).clamp(0, 4);
-            let wait = interval * intervals.min(MAX_BACKOFF_INTERVALS);
+            let next = now_ms() + interval * intervals.min(MAX_BACKOFF_INTERVALS);
             let _ = outbox.run(budget, |c| {
-                store::retry_later(
-                    c,
-                    entry.id,
-                    e.status().name(),
-                    e.message(),
-                    now_ms(),
-                    now_ms() + wait,
-                )
+                store::retry_later(c, entry.id, e.status().name(), e.message(), now_ms(), next)
             });
             Delivery::Kept(e)
         }
     }
+}
+
+/// Moves `entry` to the dead letters with `error`, LCM's answer or why it was given up.
+fn bury(outbox: &Outbox, entry: &Entry, error: Error, budget: Duration) -> Delivery {
+    let _ = outbox.run(budget, |c| {
+        store::bury(
+            c,
+            entry.id,
+            error.status().name(),
+            error.message(),
+            now_ms(),
+        )
+    });
+    Delivery::Dead(error)
 }
 
 /// Delivers pending entries, oldest first, until none is left or `timeout` passes.

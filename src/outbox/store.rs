@@ -53,6 +53,21 @@ pub struct StoredOutcome {
     pub target_amount: f64,
 }
 
+impl StoredOutcome {
+    /// The outcome, borrowed, as the library sends it.
+    pub fn as_outcome(&self) -> crate::message::Outcome<'_> {
+        crate::message::Outcome {
+            call_id: &self.call_id,
+            account_number: &self.account_number,
+            outcome_id: &self.outcome_id,
+            lead_score: self.lead_score,
+            user_id: &self.user_id,
+            agent_comments: &self.agent_comments,
+            target_amount: self.target_amount,
+        }
+    }
+}
+
 /// Where an entry stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
