@@ -265,6 +265,7 @@ fn check_header(path: &Path) -> Result<(), String> {
 }
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+    no_memory_statistics();
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -273,6 +274,26 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     // Every commit is on disk before the call that made it returns.
     conn.pragma_update(None, "synchronous", "FULL")?;
     Ok(conn)
+}
+
+/// Turns off SQLite's memory statistics, before SQLite starts. They are kept under
+/// one process-wide mutex that every allocation takes: a fork() while another thread
+/// of the parent allocates leaves it locked in the child, whose first use of the
+/// outbox then waits forever (a forking dialer saw 3 in 100 children hang). Once
+/// SQLite runs (started elsewhere in the process first) this cannot be changed, and
+/// SQLite says so with an error that is ignored.
+fn no_memory_statistics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a documented sqlite3_config option taking one int, called before
+        // any connection of this library exists.
+        unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::ffi::c_int,
+            );
+        }
+    });
 }
 
 /// Accepts an outbox of this schema, creates the schema in an empty database, and
