@@ -68,6 +68,8 @@ pub struct Outbox {
     /// The path for messages.
     shown: String,
     connection: ArcSwapOption<PerProcess>,
+    /// Held while a forked child replaces its parent's connection.
+    renewal: Mutex<()>,
 }
 
 /// The connection of one process.
@@ -106,6 +108,7 @@ impl Outbox {
             path: path_buf,
             shown: shown.clone(),
             connection: ArcSwapOption::const_empty(),
+            renewal: Mutex::new(()),
         };
         let mut conn = conn;
         check_or_create_schema(&mut conn).map_err(refuse)?;
@@ -166,35 +169,42 @@ impl Outbox {
             .map_err(Error::config)
     }
 
-    /// This process's connection: opened anew in a forked child, whose parent's
-    /// connection (and its lock, perhaps held at fork()) is left alone.
+    /// This process's connection: opened anew in a forked child, after the parent's
+    /// copy is closed there.
+    ///
+    /// Why close it: SQLite keeps, per process, what it knows of each file's locks, and
+    /// a child inherits the parent's. A new connection in the child would then believe
+    /// it holds the parent's locks and take none from the system: when the parent then
+    /// closed its connection, it found no other user, checkpointed and deleted the
+    /// write-ahead log under the child, whose later commits were lost. Closing the
+    /// inherited connection first (which cannot checkpoint while the parent holds its
+    /// lock) forgets that state. It can be closed safely only if no parent thread was
+    /// in the middle of using it at fork(); else the outbox is refused in this process.
     fn per_process(&self) -> Result<Arc<PerProcess>, String> {
         let pid = std::process::id();
-        loop {
-            let current = self.connection.load_full();
-            if let Some(mine) = current.as_ref().filter(|c| c.pid == pid) {
-                return Ok(Arc::clone(mine));
-            }
-            let conn = open_connection(&self.path).map_err(|e| self.problem(&e))?;
-            let fresh = Arc::new(PerProcess {
-                pid,
-                conn: Mutex::new(conn),
-            });
-            let before = self
-                .connection
-                .compare_and_swap(&current, Some(Arc::clone(&fresh)));
-            let swapped = match (before.as_ref(), current.as_ref()) {
-                (Some(b), Some(c)) => Arc::ptr_eq(b, c),
-                (None, None) => true,
-                _ => false,
-            };
-            if swapped {
-                // The parent's connection must not be closed here: SQLite says a
-                // connection must not cross fork(), and closing it could checkpoint.
-                std::mem::forget(current);
-                return Ok(fresh);
-            }
+        let current = self.connection.load_full();
+        if let Some(mine) = current.as_ref().filter(|c| c.pid == pid) {
+            return Ok(Arc::clone(mine));
         }
+        let _renewing = lock(&self.renewal);
+        let current = self.connection.load_full();
+        if let Some(mine) = current.as_ref().filter(|c| c.pid == pid) {
+            return Ok(Arc::clone(mine)); // another thread of this child renewed it
+        }
+        if let Some(inherited) = &current {
+            close_inherited(inherited).map_err(|why| format!("outbox '{}' {why}", self.shown))?;
+        }
+        let conn = open_connection(&self.path).map_err(|e| self.problem(&e))?;
+        let fresh = Arc::new(PerProcess {
+            pid,
+            conn: Mutex::new(conn),
+        });
+        let before = self.connection.swap(Some(Arc::clone(&fresh)));
+        // The parent's connection was closed above and its place holds an in-memory
+        // one; the Arc itself may still be counted by parent threads' frames, which
+        // do not exist here.
+        std::mem::forget(before);
+        Ok(fresh)
     }
 
     /// A storage error as a message naming the file.
@@ -203,8 +213,28 @@ impl Outbox {
     }
 }
 
-fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    conn.lock().unwrap_or_else(|e| e.into_inner())
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Closes, in a forked child, the connection inherited from its parent, unless a
+/// parent thread was using it at fork() (then it holds the lock that no thread here
+/// will release, and its state is half-way through a statement).
+fn close_inherited(inherited: &PerProcess) -> Result<(), String> {
+    let mut conn = match inherited.conn.try_lock() {
+        Ok(conn) => conn,
+        Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => {
+            return Err("cannot be used in this process: it was forked while another \
+                        thread of its parent was using the outbox"
+                .into())
+        }
+    };
+    let placeholder = Connection::open_in_memory().map_err(|e| describe(&e))?;
+    let parents = std::mem::replace(&mut *conn, placeholder);
+    // Errors are of no use here: the connection is gone either way.
+    let _ = parents.close();
+    Ok(())
 }
 
 /// What went wrong, in an operator's words where SQLite's code says more than its text.
