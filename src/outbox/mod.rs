@@ -7,8 +7,8 @@
 //! the library does with an entry, `sender.rs` the background sender.
 //!
 //! A file that is not an outbox, is corrupt, or has a newer schema is refused with
-//! `LCM_ERR_CONFIG` naming it, and is never written to. fork(): a child opens a
-//! connection of its own on first use, and leaves its parent's alone.
+//! `LCM_ERR_CONFIG` naming it, and is never written to. fork(): a child closes its
+//! copy of the parent's connection and opens one of its own on first use.
 
 mod deliver;
 mod sender;
@@ -309,9 +309,9 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
 /// Turns off SQLite's memory statistics, before SQLite starts. They are kept under
 /// one process-wide mutex that every allocation takes: a fork() while another thread
 /// of the parent allocates leaves it locked in the child, whose first use of the
-/// outbox then waits forever (a forking dialer saw 3 in 100 children hang). Once
-/// SQLite runs (started elsewhere in the process first) this cannot be changed, and
-/// SQLite says so with an error that is ignored.
+/// outbox then waits forever (9 in 200 children of a dialer forking while a thread
+/// queued outcomes hung). Once SQLite runs (started elsewhere in the process first)
+/// this cannot be changed, and SQLite says so with an error that is ignored.
 fn no_memory_statistics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
