@@ -216,7 +216,10 @@ pub(crate) fn deliver_next(
     else {
         return Ok(None);
     };
-    Ok(Some((entry.id, deliver(snapshot, outbox, &entry, call_budget))))
+    Ok(Some((
+        entry.id,
+        deliver(snapshot, outbox, &entry, call_budget),
+    )))
 }
 
 fn deliver(snapshot: &Snapshot, outbox: &Outbox, entry: &Entry, budget: Duration) -> Delivery {

@@ -225,9 +225,11 @@ fn close_inherited(inherited: &PerProcess) -> Result<(), String> {
         Ok(conn) => conn,
         Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
         Err(std::sync::TryLockError::WouldBlock) => {
-            return Err("cannot be used in this process: it was forked while another \
+            return Err(
+                "cannot be used in this process: it was forked while another \
                         thread of its parent was using the outbox"
-                .into())
+                    .into(),
+            )
         }
     };
     let placeholder = Connection::open_in_memory().map_err(|e| describe(&e))?;
@@ -264,7 +266,11 @@ fn create_if_missing(path: &Path) -> std::io::Result<bool> {
     match options.open(path) {
         Ok(_) => Ok(true),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-            match std::fs::OpenOptions::new().read(true).write(true).open(path) {
+            match std::fs::OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(path)
+            {
                 Ok(_) => Ok(false),
                 // A directory: check_header says so.
                 Err(_) if path.is_dir() => Ok(false),
