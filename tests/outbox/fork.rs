@@ -89,12 +89,17 @@ fn parent_and_children_share_one_outbox_file() {
 }
 
 #[test]
-fn children_forked_while_a_thread_uses_the_outbox_do_not_hang() {
-    let outbox = OutboxFile::new("fork-busy");
+fn children_forked_while_threads_use_an_outbox_do_not_hang() {
+    let busy = OutboxFile::new("fork-busy");
+    let idle = OutboxFile::new("fork-idle");
     let sim = sim();
     let program = NativeProgram::build("tests/c/outbox_fork_busy.c", "outbox_fork_busy");
     let output = run_within(
-        program.command().arg(outbox.path()).arg(sim.url()),
+        program
+            .command()
+            .arg(busy.path())
+            .arg(idle.path())
+            .arg(sim.url()),
         Duration::from_secs(300),
     )
     .unwrap_or_else(|o| panic!("outbox_fork_busy did not finish: {o:?}"));
@@ -107,7 +112,7 @@ fn children_forked_while_a_thread_uses_the_outbox_do_not_hang() {
         .flat_map(|t| (0..5).map(move |i| format!("busy-{t}-{i}")))
         .collect();
     assert_eq!(sent, expected, "each call id once, its latest outcome");
-    assert_eq!(integrity(outbox.path()), "ok");
+    assert_eq!(integrity(busy.path()), "ok");
 }
 
 #[test]
