@@ -830,8 +830,18 @@ impl Outs {
     /// untouched otherwise and where NULL.
     fn check(&self, status: lcm_status, used: usize) -> Result<(), TestCaseError> {
         for i in 0..used {
-            let want = if status == LCM_OK && !self.null[i] { 0 } else { Outs::CANARY };
-            prop_assert_eq!(self.values[i], want, "out-parameter {} after {}", i, name(status));
+            let want = if status == LCM_OK && !self.null[i] {
+                0
+            } else {
+                Outs::CANARY
+            };
+            prop_assert_eq!(
+                self.values[i],
+                want,
+                "out-parameter {} after {}",
+                i,
+                name(status)
+            );
         }
         Ok(())
     }
