@@ -124,7 +124,7 @@ fn longest_messages_fit_lcm_error_size_whole() {
     assert_eq!(status, LCM_ERR_CONFIG);
     assert!(message.len() < LCM_ERROR_SIZE);
     assert!(
-        message.ends_with("retries, auth, tls_roots, ca_file, proxy, log_level"),
+        message.ends_with("log_level, outbox, outbox_mode, outbox_retry_ms, outbox_max_age_s"),
         "{message}"
     );
 }

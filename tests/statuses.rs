@@ -122,7 +122,8 @@ fn status_names_cover_every_code() {
         (LCM_ERR_BAD_RESPONSE, "LCM_ERR_BAD_RESPONSE"),
         (LCM_ERR_REJECTED, "LCM_ERR_REJECTED"),
         (LCM_ERR_INTERNAL, "LCM_ERR_INTERNAL"),
-        (9, "LCM_UNKNOWN_STATUS"),
+        (LCM_QUEUED, "LCM_QUEUED"),
+        (10, "LCM_UNKNOWN_STATUS"),
         (-1, "LCM_UNKNOWN_STATUS"),
         (i32::MAX, "LCM_UNKNOWN_STATUS"),
     ];
