@@ -763,3 +763,36 @@ fn flush_and_count_report_as_documented() {
     assert_eq!(status, LCM_OK);
     assert_eq!(accepted_ids(&sim), ["c-1", "c-2"]);
 }
+
+#[test]
+fn the_sender_backs_off_while_lcm_stays_down_and_resumes_when_it_answers() {
+    let outbox = OutboxFile::new("sender-backoff");
+    let sim = sim_with(Faults::answering(Answer::fail(503)));
+    let client = outbox.client(&sim.url());
+    client.set("outbox_retry_ms", "100");
+    let began = Instant::now();
+    queue(&client, &Call::with_id("backoff"));
+    // Each attempt at least twice as long after the one before: 100, 200, 400 ms.
+    let mut attempts = Vec::new();
+    for n in 1..=4 {
+        wait_for("the sender's next attempt", Duration::from_secs(30), || {
+            sim.request_count() >= n + 1
+        });
+        attempts.push(began.elapsed());
+    }
+    for (k, pair) in attempts.windows(2).enumerate() {
+        let least = Duration::from_millis(100 << k);
+        assert!(pair[1] - pair[0] >= least, "attempt gaps {attempts:?}");
+    }
+    let client = std::sync::Arc::new(client);
+    // Now a long backoff; LCM answering a call wakes the sender at once.
+    client.set("outbox_retry_ms", "600000");
+    let before = sim.request_count();
+    wait_for("one more attempt", Duration::from_secs(30), || {
+        sim.request_count() > before
+    });
+    sim.set_faults(Faults::default()).unwrap();
+    assert_status(&client.send(&Call::with_id("direct")), LCM_OK, &[]);
+    wait_for("the backlog to go", Duration::from_secs(30), || counts(&client).0 == 0);
+    assert_eq!(accepted_ids(&sim), ["direct", "backoff"]);
+}
