@@ -793,6 +793,8 @@ fn the_sender_backs_off_while_lcm_stays_down_and_resumes_when_it_answers() {
     });
     sim.set_faults(Faults::default()).unwrap();
     assert_status(&client.send(&Call::with_id("direct")), LCM_OK, &[]);
-    wait_for("the backlog to go", Duration::from_secs(30), || counts(&client).0 == 0);
+    wait_for("the backlog to go", Duration::from_secs(30), || {
+        counts(&client).0 == 0
+    });
     assert_eq!(accepted_ids(&sim), ["direct", "backoff"]);
 }
