@@ -6,8 +6,7 @@
 //! parent's connection while its child uses the file; `outbox_fork_busy.c` forks
 //! while other threads of the parent are in the middle of using it.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lcm_sim::{Answer, Faults};
 
@@ -21,42 +20,28 @@ fn parent_and_children_share_one_outbox_file() {
     let hung = sim_with(Faults::answering(Answer::Hang));
     let program = NativeProgram::build("tests/c/outbox_fork.c", "outbox_fork");
     let ready = outbox.dir().join("parent-sender-busy");
-    let stderr = outbox.dir().join("stderr");
+    let (stdout, stderr) = (outbox.dir().join("stdout"), outbox.dir().join("stderr"));
     let mut run = program
         .command()
         .arg(outbox.path())
         .arg(good.url())
         .arg(hung.url())
         .arg(&ready)
-        .stdout(Stdio::piped())
+        .stdout(std::fs::File::create(&stdout).unwrap())
         .stderr(std::fs::File::create(&stderr).unwrap())
         .spawn()
         .unwrap();
     wait_for(
-        "the parent's sender to send the blocker",
+        "the parent's sender to send",
         Duration::from_secs(60),
         || hung.request_count() == 1,
     );
     std::fs::write(&ready, "").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = run.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            run.kill().unwrap();
-            panic!(
-                "outbox_fork hung: {}",
-                std::fs::read_to_string(&stderr).unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let stdout = std::io::read_to_string(run.stdout.take().unwrap()).unwrap();
+    let status = wait_to_end(&mut run, Duration::from_secs(120));
+    let (stdout, stderr) = (read(&stdout), read(&stderr));
     assert!(
-        status.success(),
-        "outbox_fork: {status}\n{stdout}\n{}",
-        std::fs::read_to_string(&stderr).unwrap()
+        status.is_some_and(|s| s.success()),
+        "outbox_fork: {status:?}\n{stdout}\n{stderr}"
     );
     println!("{}", stdout.trim());
 
@@ -132,4 +117,8 @@ fn a_parent_closing_its_connection_leaves_its_childs_entries_alone() {
         "every outcome the child was told LCM_QUEUED for is in the file"
     );
     assert_eq!(integrity(outbox.path()), "ok");
+}
+
+fn read(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
 }
