@@ -1,7 +1,8 @@
 //! Properties over generated inputs (proptest): the request reads back as exactly
 //! what was given, the result parser classifies every well-formed answer as the
 //! contract says and survives any bytes, and the C ABI's argument path answers any
-//! strings, doubles and error buffer with a sound status and a sound buffer.
+//! strings, doubles and error buffer with a sound status and a sound buffer, as do
+//! the outbox functions any client, timeout and out-pointers.
 //!
 //! Nothing here touches the network: the clients that send have no endpoint, so
 //! every call fails before sending; the clients that are configured never send.
@@ -725,7 +726,8 @@ proptest! {
         key in prop_oneof![
             prop::sample::select(vec![
                 "endpoint", "source", "timeout_ms", "connect_timeout_ms", "retries", "auth",
-                "ca_file", "proxy", "log_level",
+                "ca_file", "proxy", "log_level", "outbox", "outbox_mode", "outbox_retry_ms",
+                "outbox_max_age_s",
             ]).prop_map(|k| k.as_bytes().to_vec()),
             vec(1u8..=255, 0..12),
         ],
@@ -737,10 +739,12 @@ proptest! {
         ],
         len in 0..600usize,
     ) {
-        // ca_file would read whatever path the text names (a device could block):
-        // only a path that cannot exist is given.
+        // ca_file would read whatever path the text names (a device could block), and
+        // outbox would create a file there: only a path that cannot exist is given.
         let value = if key == b"ca_file" && !value.is_empty() {
             b"/nonexistent/lcm-outcome-properties/ca.pem".to_vec()
+        } else if key == b"outbox" && !value.is_empty() {
+            b"/nonexistent/lcm-outcome-properties/outbox.db".to_vec()
         } else {
             value
         };
@@ -778,6 +782,159 @@ proptest! {
                 }
             }
             _ => prop_assert_eq!(name(status), "LCM_ERR_INVALID_ARGUMENT", "{}", full),
+        }
+    }
+}
+
+// ---- The outbox functions ------------------------------------------------------
+
+/// Which client an outbox function is given.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Target {
+    Null,
+    WithoutOutbox,
+    /// A client whose outbox (a file under target/) is empty and has no endpoint: a
+    /// flush has nothing to send, and could send nowhere.
+    WithOutbox,
+    /// The default client (`lcm_outbox_flush`, `lcm_outbox_count`), which has no
+    /// outbox in this test binary.
+    Default,
+}
+
+/// Out-parameters inside canary words, each NULL or not.
+struct Outs {
+    values: [usize; 3],
+    null: [bool; 3],
+}
+
+impl Outs {
+    const CANARY: usize = 0x5555_5555;
+
+    fn new(null: [bool; 3]) -> Outs {
+        Outs {
+            values: [Outs::CANARY; 3],
+            null,
+        }
+    }
+
+    fn ptr(&mut self, i: usize) -> *mut usize {
+        if self.null[i] {
+            std::ptr::null_mut()
+        } else {
+            &mut self.values[i]
+        }
+    }
+
+    /// The first `used` out-parameters, after a call that returned `status`: written
+    /// only on `LCM_OK` (with 0: nothing is ever delivered, pending or dead here),
+    /// untouched otherwise and where NULL.
+    fn check(&self, status: lcm_status, used: usize) -> Result<(), TestCaseError> {
+        for i in 0..used {
+            let want = if status == LCM_OK && !self.null[i] {
+                0
+            } else {
+                Outs::CANARY
+            };
+            prop_assert_eq!(
+                self.values[i],
+                want,
+                "out-parameter {} after {}",
+                i,
+                name(status)
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Calls `lcm_client_outbox_flush` (or `lcm_outbox_flush`) or, when `timeout_ms` is
+/// `None`, the count, on `target`.
+fn outbox_call(
+    target: Target,
+    timeout_ms: Option<i32>,
+    outs: &mut Outs,
+    err: *mut std::ffi::c_char,
+    len: usize,
+) -> lcm_status {
+    thread_local!(static WITH: (WorkDir, Client) = {
+        let dir = WorkDir::new(&format!("properties-outbox-{:?}", std::thread::current().id()));
+        let client = Client::new();
+        client.set("outbox_retry_ms", "0");
+        client.set("outbox", dir.path().join("outbox.db").to_str().unwrap());
+        (dir, client)
+    });
+    thread_local!(static WITHOUT: Client = Client::new());
+    let (a, b, c) = (outs.ptr(0), outs.ptr(1), outs.ptr(2));
+    let on = |client: *mut lcm_client| unsafe {
+        match timeout_ms {
+            Some(t) => lcm_client_outbox_flush(client, t, a, b, c, err, len),
+            None => lcm_client_outbox_count(client, a, b, err, len),
+        }
+    };
+    match target {
+        Target::Null => on(std::ptr::null_mut()),
+        Target::WithoutOutbox => WITHOUT.with(|w| on(w.0)),
+        Target::WithOutbox => WITH.with(|(_, w)| on(w.0)),
+        Target::Default => unsafe {
+            match timeout_ms {
+                Some(t) => lcm_outbox_flush(t, a, b, c, err, len),
+                None => lcm_outbox_count(a, b, err, len),
+            }
+        },
+    }
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    #[test]
+    fn outbox_functions_answer_any_client_timeout_and_pointers(
+        target in prop::sample::select(vec![
+            Target::Null, Target::WithoutOutbox, Target::WithOutbox, Target::Default,
+        ]),
+        timeout_ms in prop::option::of(prop_oneof![
+            any::<i32>(),
+            -3..3i32,
+            prop::sample::select(vec![i32::MIN, i32::MAX]),
+        ]),
+        null in [any::<bool>(), any::<bool>(), any::<bool>()],
+        len in 0..600usize,
+        null_buffer in prop::bool::weighted(0.1),
+    ) {
+        prop_assume!(target != Target::Default || std::env::var_os("LCM_OUTBOX").is_none());
+        let used = if timeout_ms.is_some() { 3 } else { 2 };
+        let mut full_buffer = vec![CANARY; LCM_ERROR_SIZE];
+        let mut outs = Outs::new(null);
+        let status = outbox_call(
+            target, timeout_ms, &mut outs, full_buffer.as_mut_ptr(), LCM_ERROR_SIZE,
+        );
+        let full = buffer_text(&full_buffer);
+        outs.check(status, used)?;
+        let mut backing = vec![CANARY; len + 32];
+        let err = if null_buffer { std::ptr::null_mut() } else { backing.as_mut_ptr() };
+        let mut again_outs = Outs::new(null);
+        let again = outbox_call(target, timeout_ms, &mut again_outs, err, len);
+        prop_assert_eq!(again, status, "the same call gave another status");
+        again_outs.check(again, used)?;
+        check_buffer(&backing, len, null_buffer, &full)?;
+        prop_assert!(!full.chars().any(char::is_control), "{:?}", full);
+
+        let negative = timeout_ms.is_some_and(|t| t < 0);
+        match target {
+            Target::Null => {
+                prop_assert_eq!(name(status), "LCM_ERR_INVALID_ARGUMENT");
+                prop_assert_eq!(full, "client is NULL");
+            }
+            _ if negative => {
+                prop_assert_eq!(name(status), "LCM_ERR_INVALID_ARGUMENT", "{}", full);
+                let named = format!("timeout_ms is {};", timeout_ms.unwrap());
+                prop_assert!(full.starts_with(&named), "{}", full);
+            }
+            Target::WithoutOutbox | Target::Default => {
+                prop_assert_eq!(name(status), "LCM_ERR_CONFIG", "{}", full);
+                prop_assert!(full.contains("no outbox"), "{}", full);
+            }
+            Target::WithOutbox => prop_assert_eq!(name(status), "LCM_OK", "{}", full),
         }
     }
 }

@@ -1,7 +1,9 @@
 //! Fuzzes the C ABI's argument path: `lcm_client_configure` with any key and value
 //! bytes, then `lcm_client_set_outcome` with any strings (NULL, empty, invalid
 //! UTF-8, around the 64 KiB limit), any doubles (NaN, infinities, subnormals) and
-//! any error buffer (NULL, 0 to 599 bytes).
+//! any error buffer (NULL, 0 to 599 bytes), then `lcm_client_outbox_count` and
+//! `lcm_client_outbox_flush` with any of their out-pointers NULL and a timeout that
+//! may be negative.
 //!
 //! Input (see README.md): a 20-byte header decoded by `arbitrary` (two f64, the
 //! buffer length, a switch word), then NUL-separated strings as a C caller would
@@ -13,7 +15,10 @@
 //! `LCM_ERR_CONFIG` or `LCM_ERR_INVALID_ARGUMENT` before anything is sent. `ca_file`
 //! never names a path the fuzzer chose (`/dev/zero` or a FIFO would make the read,
 //! not the library, hang): its value becomes the contents of a private unlinked
-//! file, which exercises the PEM reading instead.
+//! file, which exercises the PEM reading instead. Nor does `outbox`: any value but
+//! blanks becomes one file in a private directory of this process (left in the
+//! temporary directory), which stays empty since nothing can be queued without an
+//! endpoint.
 #![no_main]
 
 use std::ffi::{c_char, CStr, CString};
@@ -40,7 +45,9 @@ struct Input<'a> {
     err_len: u16,
     /// Bits 0-4: that string argument is NULL; 5: `err` is NULL; 6: the client is
     /// NULL; 7-9: `1 + i` pads argument `i` to 64 KiB - 1, 64 KiB or 64 KiB + 1
-    /// bytes, by bits 10-11.
+    /// bytes, by bits 10-11; 12-14: the out-pointer `delivered`, `pending`, `dead`
+    /// of the outbox functions is NULL; 15: their `timeout_ms` is `-1 - err_len`
+    /// rather than `err_len`.
     switches: u16,
     /// NUL-separated: call_id, account_number, outcome_id, user_id, agent_comments,
     /// then key, value, key, value, ...
@@ -88,8 +95,12 @@ fuzz_target!(|input: Input<'_>| {
     } else {
         client.0
     };
+    let mut has_outbox = false;
     for (key, value) in &settings {
-        configure(handle, key, value, err_len, null_err);
+        let status = configure(handle, key, value, err_len, null_err);
+        if status == LCM_OK && *key == b"outbox" {
+            has_outbox = std::str::from_utf8(value).is_ok_and(|v| !v.trim().is_empty());
+        }
     }
     // Whatever was configured, send with no endpoint: never over the network.
     if !null_client {
@@ -99,6 +110,7 @@ fuzz_target!(|input: Input<'_>| {
         }
     }
     set_outcome(handle, &arguments, &input, err_len, null_err);
+    outbox_functions(handle, &input, err_len, null_err, has_outbox);
     check_status_name(input.switches as i32 - 3);
 });
 
@@ -131,9 +143,19 @@ impl Drop for ClientHandle {
     }
 }
 
-fn configure(c: *mut lcm_client, key: &[u8], value: &[u8], err_len: usize, null_err: bool) {
+/// `lcm_client_configure`, checked; returns its status.
+fn configure(
+    c: *mut lcm_client,
+    key: &[u8],
+    value: &[u8],
+    err_len: usize,
+    null_err: bool,
+) -> lcm_status {
+    let blank = std::str::from_utf8(value).map_or(true, |v| v.trim().is_empty());
     let value = if key == b"ca_file" && !value.is_empty() {
         ca_file_holding(value).into_bytes()
+    } else if key == b"outbox" && !blank {
+        private_outbox().into_bytes()
     } else {
         value.to_vec()
     };
@@ -162,7 +184,7 @@ fn configure(c: *mut lcm_client, key: &[u8], value: &[u8], err_len: usize, null_
     let expected_invalid = c.is_null() || key_text.is_err() || value_text.is_err();
     if expected_invalid {
         assert_eq!(status, LCM_ERR_INVALID_ARGUMENT, "{message}");
-        return;
+        return status;
     }
     let (key_text, value_text) = (key_text.unwrap(), value_text.unwrap());
     let known = Key::from_name(key_text).is_ok();
@@ -181,6 +203,7 @@ fn configure(c: *mut lcm_client, key: &[u8], value: &[u8], err_len: usize, null_
             "the auth value appears in {message:?}"
         );
     }
+    status
 }
 
 fn configure_text(c: *mut lcm_client, key: &str, value: &str) -> (lcm_status, String) {
@@ -333,8 +356,108 @@ fn check_status_name(status: lcm_status) {
     let name = unsafe { CStr::from_ptr(lcm_status_name(status)) }
         .to_str()
         .expect("status names are UTF-8");
-    let known = (0..=8).contains(&status);
+    let known = (0..=9).contains(&status);
     assert_eq!(name == "LCM_UNKNOWN_STATUS", !known, "{status}: {name}");
+}
+
+/// What out-parameters hold until the library writes them.
+const OUT_CANARY: usize = 0x5A5A_5A5A;
+
+/// `lcm_client_outbox_count`, then `lcm_client_outbox_flush`, with the out-pointers
+/// and timeout the switches say: NULL client and negative timeout refused by name,
+/// no outbox `LCM_ERR_CONFIG`, else `LCM_OK` with nothing delivered, pending or dead
+/// (nothing can be queued here). Out-parameters are written only on `LCM_OK`.
+fn outbox_functions(
+    c: *mut lcm_client,
+    input: &Input<'_>,
+    err_len: usize,
+    null_err: bool,
+    has_outbox: bool,
+) {
+    let magnitude = i32::from(input.err_len % ERR_LEN_LIMIT);
+    let timeout_ms = if input.switches & (1 << 15) != 0 {
+        -1 - magnitude
+    } else {
+        magnitude
+    };
+    for flush in [false, true] {
+        let call = |outs: &mut [usize; 3], err: *mut c_char, len: usize| {
+            let base = outs.as_mut_ptr();
+            let out = |i: usize| -> *mut usize {
+                if input.switches & (1 << (12 + i)) != 0 {
+                    std::ptr::null_mut()
+                } else {
+                    // SAFETY: i < 3, within `outs`.
+                    unsafe { base.add(i) }
+                }
+            };
+            let (delivered, pending, dead) = (out(0), out(1), out(2));
+            unsafe {
+                if flush {
+                    lcm_client_outbox_flush(c, timeout_ms, delivered, pending, dead, err, len)
+                } else {
+                    lcm_client_outbox_count(c, pending, dead, err, len)
+                }
+            }
+        };
+        let mut outs = [OUT_CANARY; 3];
+        let mut buffer = ErrorBuffer::new(err_len, null_err);
+        let status = call(&mut outs, buffer.ptr(), err_len);
+        buffer.check(status);
+        let mut full = ErrorBuffer::new(LCM_ERROR_SIZE, false);
+        let mut full_outs = [OUT_CANARY; 3];
+        let again = call(&mut full_outs, full.ptr(), LCM_ERROR_SIZE);
+        assert_eq!(again, status, "not repeatable");
+        assert_eq!(full_outs, outs, "other out-parameters the second time");
+        let message = full.check(status);
+        if let Some(shown) = buffer.text() {
+            assert!(
+                message.starts_with(&shown),
+                "{shown:?} is not a prefix of {message:?}"
+            );
+        }
+        let what = if flush { "flush" } else { "count" };
+        if c.is_null() {
+            assert_eq!(status, LCM_ERR_INVALID_ARGUMENT, "{what}");
+            assert_eq!(message, "client is NULL");
+        } else if flush && timeout_ms < 0 {
+            assert_eq!(status, LCM_ERR_INVALID_ARGUMENT, "{what}: {message}");
+            assert!(
+                message.starts_with(&format!("timeout_ms is {timeout_ms};")),
+                "{message}"
+            );
+        } else if !has_outbox {
+            assert_eq!(status, LCM_ERR_CONFIG, "{what}: {message}");
+            assert!(message.contains("no outbox"), "{message}");
+        } else {
+            assert_eq!(status, LCM_OK, "{what}: {message}");
+        }
+        // count writes `pending` and `dead` only.
+        let used = if flush { 0..3 } else { 1..3 };
+        for i in 0..3 {
+            let null = input.switches & (1 << (12 + i)) != 0;
+            let written = status == LCM_OK && !null && used.contains(&i);
+            let expected = if written { 0 } else { OUT_CANARY };
+            assert_eq!(
+                outs[i], expected,
+                "{what}: out-parameter {i} after {status}"
+            );
+        }
+    }
+}
+
+/// The one file every `outbox` value (but blanks) becomes: in a fresh directory of
+/// this process's own, so that no path the fuzzer chose is ever created.
+fn private_outbox() -> String {
+    static PATH: OnceLock<String> = OnceLock::new();
+    PATH.get_or_init(|| {
+        let dir =
+            std::env::temp_dir().join(format!("lcm-outcome-fuzz-outbox-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create the private outbox directory");
+        dir.join("outbox.db").to_str().unwrap().to_string()
+    })
+    .clone()
 }
 
 /// A caller's error buffer inside canary bytes, or NULL.

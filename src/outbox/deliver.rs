@@ -265,7 +265,9 @@ fn deliver(snapshot: &Snapshot, outbox: &Outbox, entry: &Entry, budget: Duration
         }
         Err(e) => {
             let interval = settings.outbox_retry.as_millis() as i64;
-            let intervals = 1i64 << (entry.attempts - 1).clamp(0, 4);
+            // `attempts` as read when the entry was claimed: the attempts before this
+            // one. After the first failure one interval, then 2, 4, 8, 16.
+            let intervals = 1i64 << entry.attempts.clamp(0, 4);
             let next = now_ms() + interval * intervals.min(MAX_BACKOFF_INTERVALS);
             let _ = outbox.run(budget, |c| {
                 store::retry_later(c, entry.id, e.status().name(), e.message(), now_ms(), next)

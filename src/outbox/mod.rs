@@ -7,8 +7,8 @@
 //! the library does with an entry, `sender.rs` the background sender.
 //!
 //! A file that is not an outbox, is corrupt, or has a newer schema is refused with
-//! `LCM_ERR_CONFIG` naming it, and is never written to. fork(): a child opens a
-//! connection of its own on first use, and leaves its parent's alone.
+//! `LCM_ERR_CONFIG` naming it, and is never written to. fork(): a child closes its
+//! copy of the parent's connection and opens one of its own on first use.
 
 mod deliver;
 mod sender;
@@ -68,6 +68,8 @@ pub struct Outbox {
     /// The path for messages.
     shown: String,
     connection: ArcSwapOption<PerProcess>,
+    /// Held while a forked child replaces its parent's connection.
+    renewal: Mutex<()>,
 }
 
 /// The connection of one process.
@@ -106,6 +108,7 @@ impl Outbox {
             path: path_buf,
             shown: shown.clone(),
             connection: ArcSwapOption::const_empty(),
+            renewal: Mutex::new(()),
         };
         let mut conn = conn;
         check_or_create_schema(&mut conn).map_err(refuse)?;
@@ -166,35 +169,42 @@ impl Outbox {
             .map_err(Error::config)
     }
 
-    /// This process's connection: opened anew in a forked child, whose parent's
-    /// connection (and its lock, perhaps held at fork()) is left alone.
+    /// This process's connection: opened anew in a forked child, after the parent's
+    /// copy is closed there.
+    ///
+    /// Why close it: SQLite keeps, per process, what it knows of each file's locks, and
+    /// a child inherits the parent's. A new connection in the child would then believe
+    /// it holds the parent's locks and take none from the system: when the parent then
+    /// closed its connection, it found no other user, checkpointed and deleted the
+    /// write-ahead log under the child, whose later commits were lost. Closing the
+    /// inherited connection first (which cannot checkpoint while the parent holds its
+    /// lock) forgets that state. It can be closed safely only if no parent thread was
+    /// in the middle of using it at fork(); else the outbox is refused in this process.
     fn per_process(&self) -> Result<Arc<PerProcess>, String> {
         let pid = std::process::id();
-        loop {
-            let current = self.connection.load_full();
-            if let Some(mine) = current.as_ref().filter(|c| c.pid == pid) {
-                return Ok(Arc::clone(mine));
-            }
-            let conn = open_connection(&self.path).map_err(|e| self.problem(&e))?;
-            let fresh = Arc::new(PerProcess {
-                pid,
-                conn: Mutex::new(conn),
-            });
-            let before = self
-                .connection
-                .compare_and_swap(&current, Some(Arc::clone(&fresh)));
-            let swapped = match (before.as_ref(), current.as_ref()) {
-                (Some(b), Some(c)) => Arc::ptr_eq(b, c),
-                (None, None) => true,
-                _ => false,
-            };
-            if swapped {
-                // The parent's connection must not be closed here: SQLite says a
-                // connection must not cross fork(), and closing it could checkpoint.
-                std::mem::forget(current);
-                return Ok(fresh);
-            }
+        let current = self.connection.load_full();
+        if let Some(mine) = current.as_ref().filter(|c| c.pid == pid) {
+            return Ok(Arc::clone(mine));
         }
+        let _renewing = lock(&self.renewal);
+        let current = self.connection.load_full();
+        if let Some(mine) = current.as_ref().filter(|c| c.pid == pid) {
+            return Ok(Arc::clone(mine)); // another thread of this child renewed it
+        }
+        if let Some(inherited) = &current {
+            close_inherited(inherited).map_err(|why| format!("outbox '{}' {why}", self.shown))?;
+        }
+        let conn = open_connection(&self.path).map_err(|e| self.problem(&e))?;
+        let fresh = Arc::new(PerProcess {
+            pid,
+            conn: Mutex::new(conn),
+        });
+        let before = self.connection.swap(Some(Arc::clone(&fresh)));
+        // The parent's connection was closed above and its place holds an in-memory
+        // one; the Arc itself may still be counted by parent threads' frames, which
+        // do not exist here.
+        std::mem::forget(before);
+        Ok(fresh)
     }
 
     /// A storage error as a message naming the file.
@@ -203,8 +213,30 @@ impl Outbox {
     }
 }
 
-fn lock(conn: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
-    conn.lock().unwrap_or_else(|e| e.into_inner())
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Closes, in a forked child, the connection inherited from its parent, unless a
+/// parent thread was using it at fork() (then it holds the lock that no thread here
+/// will release, and its state is half-way through a statement).
+fn close_inherited(inherited: &PerProcess) -> Result<(), String> {
+    let mut conn = match inherited.conn.try_lock() {
+        Ok(conn) => conn,
+        Err(std::sync::TryLockError::Poisoned(e)) => e.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => {
+            return Err(
+                "cannot be used in this process: it was forked while another \
+                        thread of its parent was using the outbox"
+                    .into(),
+            )
+        }
+    };
+    let placeholder = Connection::open_in_memory().map_err(|e| describe(&e))?;
+    let parents = std::mem::replace(&mut *conn, placeholder);
+    // Errors are of no use here: the connection is gone either way.
+    let _ = parents.close();
+    Ok(())
 }
 
 /// What went wrong, in an operator's words where SQLite's code says more than its text.
@@ -269,6 +301,7 @@ fn check_header(path: &Path) -> Result<(), String> {
 }
 
 fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
+    no_memory_statistics();
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -277,6 +310,26 @@ fn open_connection(path: &Path) -> rusqlite::Result<Connection> {
     // Every commit is on disk before the call that made it returns.
     conn.pragma_update(None, "synchronous", "FULL")?;
     Ok(conn)
+}
+
+/// Turns off SQLite's memory statistics, before SQLite starts. They are kept under
+/// one process-wide mutex that every allocation takes: a fork() while another thread
+/// of the parent allocates leaves it locked in the child, whose first use of the
+/// outbox then waits forever (9 in 200 children of a dialer forking while a thread
+/// queued outcomes hung). Once SQLite runs (started elsewhere in the process first)
+/// this cannot be changed, and SQLite says so with an error that is ignored.
+fn no_memory_statistics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY: a documented sqlite3_config option taking one int, called before
+        // any connection of this library exists.
+        unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::ffi::c_int,
+            );
+        }
+    });
 }
 
 /// Accepts an outbox of this schema, creates the schema in an empty database, and

@@ -1,11 +1,12 @@
 //! fork(): a child opens its own database connection and starts its own sender on
-//! first use (docs/design.md §9). A C program (tests/c/outbox_fork.c) forks while
-//! its parent's sender is stuck delivering to a server that never answers: only the
-//! children's own senders can deliver what the parent and they queued, and the
-//! parent goes on using the file after them.
+//! first use (docs/design.md §9). C programs in tests/c/: `outbox_fork.c` forks while
+//! its parent's sender is stuck delivering to a server that never answers, so that
+//! only the children's own senders can deliver what the parent and they queued, and
+//! the parent goes on using the file after them; `outbox_fork_close.c` closes the
+//! parent's connection while its child uses the file; `outbox_fork_busy.c` forks
+//! while other threads of the parent are in the middle of using it.
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lcm_sim::{Answer, Faults};
 
@@ -19,42 +20,28 @@ fn parent_and_children_share_one_outbox_file() {
     let hung = sim_with(Faults::answering(Answer::Hang));
     let program = NativeProgram::build("tests/c/outbox_fork.c", "outbox_fork");
     let ready = outbox.dir().join("parent-sender-busy");
-    let stderr = outbox.dir().join("stderr");
+    let (stdout, stderr) = (outbox.dir().join("stdout"), outbox.dir().join("stderr"));
     let mut run = program
         .command()
         .arg(outbox.path())
         .arg(good.url())
         .arg(hung.url())
         .arg(&ready)
-        .stdout(Stdio::piped())
+        .stdout(std::fs::File::create(&stdout).unwrap())
         .stderr(std::fs::File::create(&stderr).unwrap())
         .spawn()
         .unwrap();
     wait_for(
-        "the parent's sender to send the blocker",
+        "the parent's sender to send",
         Duration::from_secs(60),
         || hung.request_count() == 1,
     );
     std::fs::write(&ready, "").unwrap();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(status) = run.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            run.kill().unwrap();
-            panic!(
-                "outbox_fork hung: {}",
-                std::fs::read_to_string(&stderr).unwrap()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let stdout = std::io::read_to_string(run.stdout.take().unwrap()).unwrap();
+    let status = wait_to_end(&mut run, Duration::from_secs(120));
+    let (stdout, stderr) = (read(&stdout), read(&stderr));
     assert!(
-        status.success(),
-        "outbox_fork: {status}\n{stdout}\n{}",
-        std::fs::read_to_string(&stderr).unwrap()
+        status.is_some_and(|s| s.success()),
+        "outbox_fork: {status:?}\n{stdout}\n{stderr}"
     );
     println!("{}", stdout.trim());
 
@@ -86,29 +73,52 @@ fn parent_and_children_share_one_outbox_file() {
     assert_eq!(integrity(outbox.path()), "ok");
 }
 
-/// Known to fail, so not run by default: a child forked while another thread of the
-/// parent is inside SQLite can inherit one of SQLite's process-wide mutexes held, and
-/// then waits forever on its first use of the outbox (about 3 children in 100 in this
-/// test). docs/design.md §8 states the limit; run it with `--ignored` to see it.
 #[test]
-#[ignore = "known limit: fork() while another thread is inside SQLite (docs/design.md §8)"]
-fn children_forked_while_a_thread_uses_the_outbox_do_not_hang() {
-    let outbox = OutboxFile::new("fork-busy");
+fn children_forked_while_threads_use_an_outbox_do_not_hang() {
+    let busy = OutboxFile::new("fork-busy");
+    let idle = OutboxFile::new("fork-idle");
     let sim = sim();
     let program = NativeProgram::build("tests/c/outbox_fork_busy.c", "outbox_fork_busy");
     let output = run_within(
-        program.command().arg(outbox.path()).arg(sim.url()),
+        program
+            .command()
+            .arg(busy.path())
+            .arg(idle.path())
+            .arg(sim.url()),
         Duration::from_secs(300),
     )
     .unwrap_or_else(|o| panic!("outbox_fork_busy did not finish: {o:?}"));
     let stdout = assert_success(&output, "outbox_fork_busy");
     println!("{}", stdout.trim());
-    assert!(stdout.contains("forks 400 hung 0"), "{stdout}");
+    assert!(stdout.contains("forks 400 hung 0 failed 0,"), "{stdout}");
     let mut sent = accepted_ids(&sim);
     sent.sort();
     let expected: Vec<String> = (0..2)
         .flat_map(|t| (0..5).map(move |i| format!("busy-{t}-{i}")))
         .collect();
     assert_eq!(sent, expected, "each call id once, its latest outcome");
+    assert_eq!(integrity(busy.path()), "ok");
+}
+
+#[test]
+fn a_parent_closing_its_connection_leaves_its_childs_entries_alone() {
+    let outbox = OutboxFile::new("fork-close");
+    let program = NativeProgram::build("tests/c/outbox_fork_close.c", "outbox_fork_close");
+    let output = run_within(
+        program.command().arg(outbox.path()),
+        Duration::from_secs(60),
+    )
+    .unwrap_or_else(|o| panic!("outbox_fork_close did not finish: {o:?}"));
+    assert_success(&output, "outbox_fork_close");
+    let ids: Vec<String> = outbox.rows().into_iter().map(|r| r.call_id).collect();
+    assert_eq!(
+        ids,
+        ["parent", "child-before", "child-after"],
+        "every outcome the child was told LCM_QUEUED for is in the file"
+    );
     assert_eq!(integrity(outbox.path()), "ok");
+}
+
+fn read(path: &std::path::Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
 }

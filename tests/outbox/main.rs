@@ -2,11 +2,13 @@
 //! lcm-sim on loopback, SQLite files on disk under target/, processes that are
 //! really killed with SIGKILL, forked, or run in private mount namespaces.
 //!
-//! - `rules`: which outcomes are queued, latest wins, what leaves the outbox and
-//!   when, always mode, the background sender, flush and count;
+//! - `rules`: which outcomes are queued, and latest wins;
+//! - `delivery`: what leaves the outbox and when, flush and count, logs;
+//! - `sender`: always mode and the background sender;
 //! - `crash`: kill -9 at many moments, while queueing and while flushing;
 //! - `processes`: several processes (and clients) flushing and queueing one file;
-//! - `storage`: the file itself: schema, refusals, disk full, read-only, locked;
+//! - `storage`: the file itself: schema, and the files refused;
+//! - `unwritable`: locked, disk full, unwritable while in use;
 //! - `fork`: a forking C program whose parent and children share one file.
 //!
 //! Child processes are this test binary again, running one `#[ignore]`d test (named
@@ -17,14 +19,17 @@
 mod common;
 
 mod crash;
+mod delivery;
 mod fork;
 mod processes;
 mod rules;
+mod sender;
 mod storage;
+mod unwritable;
 
 use std::ffi::c_char;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Child, Command, ExitStatus};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use common::*;
@@ -301,4 +306,62 @@ pub fn mount_namespaces() -> bool {
         "a private mount namespace (unshare -m, as root)",
         "run the tests as root on Linux with util-linux",
     )
+}
+
+/// Runs the ignored test `test` in a private mount namespace prepared by `script`
+/// (`sh -c`, with `$0` the work directory and `$1` this test binary), with `vars`.
+pub fn in_namespace(test: &str, script: &str, dir: &Path, vars: &[(&str, &str)]) -> String {
+    let inner = child(test);
+    let args: Vec<String> = std::iter::once(inner.get_program().to_string_lossy().into_owned())
+        .chain(inner.get_args().map(|a| a.to_string_lossy().into_owned()))
+        .collect();
+    let mut command = Command::new("unshare");
+    command
+        .args([
+            "-m",
+            "sh",
+            "-c",
+            &format!("{script} && exec \"$@\""),
+            dir.to_str().unwrap(),
+        ])
+        .args(&args);
+    for (name, value) in inner.get_envs() {
+        match value {
+            Some(v) => command.env(name, v),
+            None => command.env_remove(name),
+        };
+    }
+    command.env("OUTBOX_TEST_DIR", dir);
+    for (name, value) in vars {
+        command.env(name, value);
+    }
+    let output = run_within(&mut command, Duration::from_secs(120))
+        .unwrap_or_else(|o| panic!("{test} did not finish: {o:?}"));
+    assert_success(&output, test)
+}
+
+/// The value after `RESULT name=` in a child's output.
+pub fn result<'a>(stdout: &'a str, name: &str) -> &'a str {
+    stdout
+        .split(&format!("RESULT {name}="))
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .unwrap_or_else(|| panic!("no {name} in {stdout}"))
+}
+
+/// Waits for `child` to end, at most `limit`; `None` (and the child killed) when it
+/// runs over.
+pub fn wait_to_end(child: &mut Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }

@@ -156,17 +156,8 @@ fn a_busy_sender_does_not_keep_its_process_from_exiting() {
         || sim.request_count() >= 1,
     );
     std::fs::write(outbox.dir().join("return"), "").unwrap();
-    let began = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if began.elapsed() > Duration::from_secs(20) {
-            child.kill().unwrap();
-            panic!("the process did not exit while its sender waited for LCM");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let status = wait_to_end(&mut child, Duration::from_secs(20))
+        .expect("the process exits while its sender waits for LCM");
     assert!(status.success(), "{status}: {}", stderr_of(&outbox, 0));
     let rows = outbox.rows();
     assert_eq!(
@@ -215,17 +206,8 @@ fn finish(children: Vec<Kid>, outbox: &OutboxFile) -> Vec<usize> {
     children
         .into_iter()
         .map(|Kid(i, mut child)| {
-            let deadline = Instant::now() + Duration::from_secs(120);
-            let status = loop {
-                if let Some(status) = child.try_wait().unwrap() {
-                    break status;
-                }
-                if Instant::now() > deadline {
-                    child.kill().unwrap();
-                    panic!("child {i} did not finish in time: {}", stderr_of(outbox, i));
-                }
-                std::thread::sleep(Duration::from_millis(5));
-            };
+            let status = wait_to_end(&mut child, Duration::from_secs(120))
+                .unwrap_or_else(|| panic!("child {i} ran over: {}", stderr_of(outbox, i)));
             assert!(
                 status.success(),
                 "child {i}: {status}: {}",

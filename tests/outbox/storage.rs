@@ -1,16 +1,14 @@
 //! The outbox file itself (docs/design.md §9): the documented schema, readable with
-//! SQLite's own tools; files that are not an outbox of this version refused with
-//! `LCM_ERR_CONFIG` and left untouched; and when the file cannot be written (disk
-//! full, read-only, locked past the deadline) the delivery error, never
-//! `LCM_QUEUED`, with nothing already stored lost or overwritten.
+//! SQLite's own tools; a path that cannot be an outbox, and files that are not an
+//! outbox of this version (not SQLite, another application's, corrupt, a newer
+//! schema, read-only), refused with `LCM_ERR_CONFIG` naming them and left untouched.
 //!
-//! A full disk is a small tmpfs and a read-only file a read-only bind mount, each in
-//! a private mount namespace (`unshare -m`, root) where a child process runs.
+//! A read-only file is one behind a read-only bind mount, in a private mount namespace
+//! (`unshare -m`, root) where a child process runs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::{Duration, Instant};
 
 use lcm_outcome::ffi::*;
 
@@ -165,7 +163,7 @@ fn files_that_are_not_outboxes_are_refused_and_left_untouched() {
 
 /// An outbox holding the pending entries `ids`, closed (so that everything is in
 /// the main file).
-fn outbox_holding(name: &str, ids: &[&str]) -> OutboxFile {
+pub fn outbox_holding(name: &str, ids: &[&str]) -> OutboxFile {
     let outbox = OutboxFile::new(name);
     let client = outbox.client(&refused_endpoint());
     for id in ids {
@@ -216,234 +214,6 @@ fn a_newer_schema_is_refused_untouched_and_nothing_is_lost() {
         "{flushed:?}"
     );
     assert_eq!(accepted_ids(&sim), ["n-1", "n-2"]);
-}
-
-#[test]
-fn locked_past_the_deadline_the_call_returns_the_delivery_error() {
-    let outbox = outbox_holding("locked", &["l-1"]);
-    let sim = sim();
-    let client = outbox.client(&refused_endpoint());
-    client.set("timeout_ms", "500");
-    let lock = open(outbox.path());
-    lock.execute_batch("BEGIN EXCLUSIVE").unwrap();
-
-    let began = Instant::now();
-    let result = client.send(&Call::with_id("l-2"));
-    let took = began.elapsed();
-    assert_status(
-        &result,
-        LCM_ERR_CONNECT,
-        &["NOT queued", "locked", outbox.shown()],
-    );
-    // The store and the send each wait at most timeout_ms.
-    assert!(
-        took < Duration::from_millis(2 * 500 + 1000),
-        "took {took:?}"
-    );
-    client.set("outbox_mode", "always");
-    assert_status(
-        &client.send(&Call::with_id("l-3")),
-        LCM_ERR_CONNECT,
-        &["NOT queued", "locked"],
-    );
-    // Always mode sends what it cannot store: LCM has it.
-    client.set("endpoint", &sim.url());
-    assert_status(&client.send(&Call::with_id("l-4")), LCM_OK, &[]);
-    assert_eq!(accepted_ids(&sim), ["l-4"]);
-
-    lock.execute_batch("COMMIT").unwrap();
-    drop(lock);
-    let ids: Vec<String> = outbox.rows().into_iter().map(|r| r.call_id).collect();
-    assert_eq!(ids, ["l-1"], "what was stored is still there, nothing else");
-    queue(&client, &Call::with_id("l-5"));
-    let flushed = flush(&client, 10_000);
-    assert_eq!(
-        (flushed.status, flushed.delivered),
-        (LCM_OK, 2),
-        "{flushed:?}"
-    );
-    assert_eq!(accepted_ids(&sim), ["l-4", "l-1", "l-5"]);
-}
-
-/// Runs the ignored test `test` in a private mount namespace prepared by `script`
-/// (`sh -c`, with `$0` the work directory and `$1` this test binary), with `vars`.
-fn in_namespace(test: &str, script: &str, dir: &Path, vars: &[(&str, &str)]) -> String {
-    let inner = child(test);
-    let args: Vec<String> = std::iter::once(inner.get_program().to_string_lossy().into_owned())
-        .chain(inner.get_args().map(|a| a.to_string_lossy().into_owned()))
-        .collect();
-    let mut command = Command::new("unshare");
-    command
-        .args([
-            "-m",
-            "sh",
-            "-c",
-            &format!("{script} && exec \"$@\""),
-            dir.to_str().unwrap(),
-        ])
-        .args(&args);
-    for (name, value) in inner.get_envs() {
-        match value {
-            Some(v) => command.env(name, v),
-            None => command.env_remove(name),
-        };
-    }
-    command.env("OUTBOX_TEST_DIR", dir);
-    for (name, value) in vars {
-        command.env(name, value);
-    }
-    let output = run_within(&mut command, Duration::from_secs(120))
-        .unwrap_or_else(|o| panic!("{test} did not finish: {o:?}"));
-    assert_success(&output, test)
-}
-
-/// The value after `RESULT name=` in a child's output.
-fn result<'a>(stdout: &'a str, name: &str) -> &'a str {
-    stdout
-        .split(&format!("RESULT {name}="))
-        .nth(1)
-        .and_then(|rest| rest.lines().next())
-        .unwrap_or_else(|| panic!("no {name} in {stdout}"))
-}
-
-const DISK_FULL: &str = "storage::child_on_a_full_disk";
-
-#[test]
-fn a_full_disk_returns_the_delivery_error_and_loses_nothing() {
-    if !mount_namespaces() {
-        return;
-    }
-    let work = WorkDir::new("outbox-disk-full");
-    let sim = sim();
-    let mount = r#"mount -t tmpfs -o size=512k,mode=0700 lcm-outbox-test "$0""#;
-    let stdout = in_namespace(
-        DISK_FULL,
-        mount,
-        work.path(),
-        &[
-            ("OUTBOX_TEST_URL", &sim.url()),
-            ("OUTBOX_TEST_DOWN", &refused_endpoint()),
-        ],
-    );
-    println!("disk full: {}", result(&stdout, "summary"));
-    let queued: Vec<&str> = result(&stdout, "queued").split_whitespace().collect();
-    let failed: usize = result(&stdout, "not_queued").parse().unwrap();
-    assert!(failed > 0, "the disk was full for some: {stdout}");
-    assert_eq!(result(&stdout, "integrity"), "ok");
-    let mut sent = accepted_ids(&sim);
-    sent.sort();
-    let mut expected: Vec<&str> = queued.clone();
-    expected.push("sent-directly");
-    expected.sort();
-    assert_eq!(
-        sent, expected,
-        "each queued outcome delivered once, after the disk had room"
-    );
-    assert!(
-        queued.contains(&"before-2") && queued.contains(&"after"),
-        "{queued:?}"
-    );
-}
-
-/// In a tmpfs of 512 KiB: queues three outcomes, fills the disk, tries more (large
-/// ones, needing new pages), frees the disk, queues one more, and flushes.
-#[test]
-#[ignore = "run by a_full_disk_returns_the_delivery_error_and_loses_nothing"]
-fn child_on_a_full_disk() {
-    if !is_child(DISK_FULL) {
-        return;
-    }
-    run_on_a_full_disk(&PathBuf::from(given("OUTBOX_TEST_DIR")));
-}
-
-fn run_on_a_full_disk(dir: &Path) {
-    let file = dir.join("outbox.db");
-    let client = Client::for_endpoint(&given("OUTBOX_TEST_DOWN"));
-    client.set("retries", "0");
-    client.set("outbox_retry_ms", "0");
-    client.set("outbox", file.to_str().unwrap());
-    let mut queued: Vec<String> = Vec::new();
-    for i in 0..3 {
-        let id = format!("before-{i}");
-        queue(&client, &Call::with_id(&id));
-        queued.push(id);
-    }
-    let filler = dir.join("filler");
-    fill(&filler);
-    let mut not_queued = 0;
-    for i in 0..8 {
-        let id = format!("full-{i}");
-        let call = Call {
-            agent_comments: Some(vec![b'x'; 60_000]),
-            ..Call::with_id(&id)
-        };
-        let (status, message) = client.send(&call);
-        match status {
-            LCM_QUEUED => queued.push(id),
-            _ => {
-                assert_status(
-                    &(status, message.clone()),
-                    LCM_ERR_CONNECT,
-                    &["NOT queued", "disk is full"],
-                );
-                not_queued += 1;
-            }
-        }
-    }
-    // Always mode sends what it cannot store.
-    client.set("outbox_mode", "always");
-    client.set("endpoint", &given("OUTBOX_TEST_URL"));
-    let big = |id: &str| Call {
-        agent_comments: Some(vec![b'y'; 60_000]),
-        ..Call::with_id(id)
-    };
-    assert_status(&client.send(&big("sent-directly")), LCM_OK, &[]);
-    client.set("endpoint", &given("OUTBOX_TEST_DOWN"));
-    assert_status(
-        &client.send(&big("lost-if-queued")),
-        LCM_ERR_CONNECT,
-        &["NOT queued", "disk is full"],
-    );
-    let (pending, _) = counts(&client);
-    assert_eq!(pending, queued.len(), "counting works on a full disk");
-
-    std::fs::remove_file(&filler).unwrap();
-    queue(&client, &Call::with_id("after"));
-    queued.push("after".into());
-    client.set("endpoint", &given("OUTBOX_TEST_URL"));
-    let flushed = flush(&client, 30_000);
-    assert_eq!(
-        (flushed.status, flushed.pending),
-        (LCM_OK, 0),
-        "{flushed:?}"
-    );
-    println!("RESULT integrity={}", integrity(&file));
-    println!("RESULT queued={}", queued.join(" "));
-    println!("RESULT not_queued={not_queued}");
-    println!(
-        "RESULT summary={} of 8 large outcomes queued on the full disk, {not_queued} refused \
-         with the delivery error; {} delivered once the disk had room",
-        8 - not_queued,
-        flushed.delivered
-    );
-}
-
-/// Writes `path` until the file system is full.
-fn fill(path: &Path) {
-    use std::io::Write;
-    let mut file = std::fs::File::create(path).unwrap();
-    let chunk = vec![0u8; 4096];
-    loop {
-        match file.write_all(&chunk) {
-            Ok(()) => {}
-            Err(e) if e.raw_os_error() == Some(libc_enospc()) => break,
-            Err(e) => panic!("filling the disk: {e}"),
-        }
-    }
-}
-
-fn libc_enospc() -> i32 {
-    28 // ENOSPC on Linux
 }
 
 const READ_ONLY: &str = "storage::child_with_a_read_only_outbox";
@@ -499,70 +269,4 @@ fn child_with_a_read_only_outbox() {
         LCM_ERR_CONFIG,
         &[shown, "Read-only file system"],
     );
-}
-
-#[test]
-fn an_outbox_made_unwritable_in_use_returns_the_delivery_error() {
-    let outbox = outbox_holding("immutable", &["im-1"]);
-    let sim = sim();
-    let client = outbox.client(&refused_endpoint());
-    assert_eq!(counts(&client), (1, 0));
-    let wal = outbox.dir().join("outbox.db-wal");
-    // chattr +i stops even root's writes, on a file already open too.
-    let Some(immutable) = Immutable::set(&wal) else {
-        return;
-    };
-    let not_stored = ["NOT queued", outbox.shown()];
-    assert_status(
-        &client.send(&Call::with_id("im-2")),
-        LCM_ERR_CONNECT,
-        &not_stored,
-    );
-    client.set("outbox_mode", "always");
-    assert_status(
-        &client.send(&Call::with_id("im-3")),
-        LCM_ERR_CONNECT,
-        &not_stored,
-    );
-    client.set("endpoint", &sim.url());
-    assert_status(&client.send(&Call::with_id("sent-directly")), LCM_OK, &[]);
-    let flushed = flush(&client, 5000);
-    assert_status(
-        &(flushed.status, flushed.message),
-        LCM_ERR_CONFIG,
-        &not_stored[1..],
-    );
-    drop(immutable);
-    queue(&client, &Call::with_id("im-4"));
-    let flushed = flush(&client, 10_000);
-    assert_eq!(
-        (flushed.status, flushed.delivered),
-        (LCM_OK, 2),
-        "{flushed:?}"
-    );
-    assert_eq!(accepted_ids(&sim), ["sent-directly", "im-1", "im-4"]);
-    assert_eq!(integrity(outbox.path()), "ok");
-}
-
-/// A file made immutable (`chattr +i`) until dropped.
-struct Immutable(PathBuf);
-
-impl Immutable {
-    /// `None` (the test skipped, or failed under CI) where chattr cannot do it.
-    #[track_caller]
-    fn set(path: &Path) -> Option<Immutable> {
-        let done = succeeds(Command::new("chattr").arg("+i").arg(path));
-        present_or_skip(
-            done,
-            "chattr +i on a file under target/ (root, a file system with attributes)",
-            "run as root on ext4, xfs or btrfs with e2fsprogs",
-        )
-        .then(|| Immutable(path.to_path_buf()))
-    }
-}
-
-impl Drop for Immutable {
-    fn drop(&mut self) {
-        let _ = Command::new("chattr").arg("-i").arg(&self.0).status();
-    }
 }
